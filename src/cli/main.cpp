@@ -1,0 +1,27 @@
+// The forge command line. Each subcommand lives in its own file; this file only wires them.
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  forge::cli::ensure_passive_openmp(argc, argv);
+  CLI::App app{"forge: train, run and serve neural networks in one native binary"};
+  app.require_subcommand(1);
+  forge::cli::register_demo(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const forge::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

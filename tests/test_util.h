@@ -1,0 +1,29 @@
+#pragma once
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "forge.h"
+
+namespace forge::test {
+
+// Asserts elementwise |a - b| <= atol + rtol * |b| and equal shapes.
+::testing::AssertionResult all_close(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-6);
+// Runs gradcheck and turns a failure into a gtest failure with the mismatch.
+::testing::AssertionResult grad_ok(const std::function<Tensor(const Tensors&)>& f, const Tensors& inputs,
+                                   const GradcheckOptions& options = {});
+// A float32 leaf with requires_grad and values from N(0, 1) under a fixed seed.
+Tensor randn_leaf(const Shape& shape, uint64_t seed);
+std::string data_dir();  // tests/ in the source tree
+
+}  // namespace forge::test
+
+#define EXPECT_THROW_MSG(stmt, substring)                                                       \
+  do {                                                                                          \
+    try {                                                                                       \
+      stmt;                                                                                     \
+      ADD_FAILURE() << "expected forge::Error containing '" << (substring) << "'";              \
+    } catch (const ::forge::Error& e) {                                                         \
+      EXPECT_NE(std::string(e.what()).find(substring), std::string::npos) << "message: " << e.what(); \
+    }                                                                                           \
+  } while (false)
