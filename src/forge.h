@@ -9,3 +9,4 @@
 #include "ops/linalg.h"
 #include "ops/reduce.h"
 #include "ops/view.h"
+#include "formats/safetensors.h"

@@ -33,6 +33,10 @@ struct TensorImpl {
 
 using Tensors = std::vector<Tensor>;
 
+// A tensor with its hierarchical name ("encoder.layers.0.attn.q_proj.weight"). Parameters and
+// gradients travel as lists of these, so checkpoints, optimizers and all-reduce match by name.
+struct NamedTensor;
+
 class Tensor {
  public:
   Tensor() = default;
@@ -110,6 +114,12 @@ class Tensor {
 };
 
 std::ostream& operator<<(std::ostream& os, const Tensor& tensor);
+
+struct NamedTensor {
+  std::string name;
+  Tensor tensor;
+};
+using NamedTensors = std::vector<NamedTensor>;
 
 // ---- factories
 Tensor empty(const Shape& shape, DType dtype = DType::kF32);

@@ -1,0 +1,31 @@
+#pragma once
+// Every file Forge loads goes through ByteSource, so that a decrypting source (encrypted model
+// files) can slot in later without touching the format readers.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/storage.h"
+
+namespace forge {
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual const std::string& name() const = 0;  // for error messages
+  virtual size_t size() const = 0;
+  // All bytes, valid for the source's lifetime (mmap'd for plain files).
+  virtual const uint8_t* data() const = 0;
+  // Keeps the bytes alive for tensors that view them without copying.
+  virtual std::shared_ptr<Storage> storage() = 0;
+};
+
+// Memory-maps a file read-only. Throws "[file] cannot open PATH: reason".
+std::shared_ptr<ByteSource> open_file(const std::string& path);
+
+// Writes a file so that a crash at any moment leaves either the old or the new contents:
+// write to PATH.tmp-PID, fsync, rename over PATH, fsync the directory.
+void write_file_atomic(const std::string& path, const std::function<void(std::FILE*)>& write);
+
+}  // namespace forge
