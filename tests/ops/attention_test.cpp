@@ -85,9 +85,10 @@ TEST(Attention, SdpaSecondOrderGradcheck) {
 
 TEST(Attention, MultiHeadGradcheck) {
   const int64_t e = 4;
-  Tensors in{leaf({2, 3, e}, 51),      leaf({2, 5, e}, 52),      leaf({2, 5, e}, 53),      leaf({e, e}, 54, 0.5),
-             leaf({e}, 55, 0.5),       leaf({e, e}, 56, 0.5),    leaf({e}, 57, 0.5),       leaf({e, e}, 58, 0.5),
-             leaf({e}, 59, 0.5),       leaf({e, e}, 60, 0.5),    leaf({e}, 61, 0.5)};
+  // query, key, value, then q/k/v/out weight and bias
+  Tensors in{leaf({2, 3, e}, 51),   leaf({2, 5, e}, 52), leaf({2, 5, e}, 53), leaf({e, e}, 54, 0.5),
+             leaf({e}, 55, 0.5),    leaf({e, e}, 56, 0.5), leaf({e}, 57, 0.5), leaf({e, e}, 58, 0.5),
+             leaf({e}, 59, 0.5),    leaf({e, e}, 60, 0.5), leaf({e}, 61, 0.5)};
   EXPECT_TRUE(grad_ok(
       [](const Tensors& t) {
         MultiHeadWeights w{t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10]};
@@ -98,7 +99,8 @@ TEST(Attention, MultiHeadGradcheck) {
 
 TEST(Attention, Errors) {
   Tensor q = zeros({2, 4, 3, 8}), k = zeros({2, 4, 5, 8}), v = zeros({2, 4, 5, 8});
-  EXPECT_THROW_MSG(scaled_dot_product_attention(zeros({4, 3, 8}), k, v), "[scaled_dot_product_attention] q must be 4-d");
+  EXPECT_THROW_MSG(scaled_dot_product_attention(zeros({4, 3, 8}), k, v),
+                   "[scaled_dot_product_attention] q must be 4-d");
   EXPECT_THROW_MSG(scaled_dot_product_attention(q, zeros({2, 4, 5, 7}), v),
                    "k must be [batch, heads, keys, head_dim] = (2,4,keys,8)");
   EXPECT_THROW_MSG(scaled_dot_product_attention(q, k, zeros({2, 4, 6, 8})), "v must be [batch, heads, keys, dim]");
@@ -113,7 +115,8 @@ TEST(Attention, Errors) {
   MultiHeadWeights w{zeros({e, e}), zeros({e}), zeros({e, e}), zeros({e}),
                      zeros({e, e}), zeros({e}), zeros({e, e}), zeros({e})};
   Tensor x = zeros({2, 3, e});
-  EXPECT_THROW_MSG(multi_head_attention(x, x, x, w, 4), "[multi_head_attention] embed dim 6 is not divisible by num_heads 4");
+  EXPECT_THROW_MSG(multi_head_attention(x, x, x, w, 4),
+                   "[multi_head_attention] embed dim 6 is not divisible by num_heads 4");
   EXPECT_THROW_MSG(multi_head_attention(x, x, x, w, 0), "num_heads must be positive");
   EXPECT_THROW_MSG(multi_head_attention(zeros({3, e}), x, x, w, 2), "query must be 3-d [batch, queries, embed]");
   EXPECT_THROW_MSG(multi_head_attention(x, zeros({2, 4, 5}), x, w, 2), "key must be [batch, keys, embed] = (2,keys,6)");

@@ -87,7 +87,8 @@ TEST(Rnn, LayerMatchesCellLoop) {
 TEST(Rnn, Errors) {
   Tensor x = zeros({2, 5, 32});
   Tensor w_ih = zeros({128, 32}), w_hh = zeros({128, 32}), b = zeros({128});
-  EXPECT_THROW_MSG(lstm(x, zeros({64, 32}), w_hh, b, b), "[lstm] w_ih must be [4*hidden, input] = (128,32), got (64,32)");
+  EXPECT_THROW_MSG(lstm(x, zeros({64, 32}), w_hh, b, b),
+                   "[lstm] w_ih must be [4*hidden, input] = (128,32), got (64,32)");
   EXPECT_THROW_MSG(lstm(x, w_ih, zeros({96, 32}), b, b), "[lstm] w_hh must be [4*hidden, hidden]");
   EXPECT_THROW_MSG(lstm(x, w_ih, w_hh, zeros({64}), b), "[lstm] b_ih must be [4*hidden] = (128,), got (64,)");
   EXPECT_THROW_MSG(lstm(x, w_ih, w_hh, b, zeros({128, 1})), "[lstm] b_hh must be [4*hidden]");
