@@ -1,6 +1,8 @@
 // Pooling: hand-checked values (padding excluded from averages, TF "same" geometry),
 // finite-difference gradients including second order, argument errors.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "ops/pool.h"
@@ -49,6 +51,17 @@ TEST(Pool, HandComputedValues) {
   EXPECT_EQ(global_avg_pool2d(x).item(), 4.0);
   EXPECT_EQ(global_max_pool2d(x).item(), 8.0);
   EXPECT_EQ(global_avg_pool1d(l).item(), 3.2f);
+}
+
+TEST(Pool, MaxPoolPropagatesNaN) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Tensor x = from_vector({1.f, nan, 5.f, 2.f, 3.f, 0.f}, {1, 1, 6});
+  x.set_requires_grad(true);
+  const auto y = max_pool1d(x, 3).to_vector<float>();
+  EXPECT_TRUE(std::isnan(y[0]));
+  EXPECT_EQ(y[1], 3.f);
+  sum(max_pool1d(x, 3)).backward();
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{0, 1, 0, 0, 1, 0}));
 }
 
 TEST(Pool, MaxPoolGradientGoesToFirstMaximumAndAccumulates) {

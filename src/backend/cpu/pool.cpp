@@ -42,16 +42,29 @@ void max_pool2d_forward(const Pool2dGeometry& g, const float* in, float* out, in
         const Span sw = window(ow, g.stride_w, g.pad_left, g.kernel_w, g.in_w);
         float best = -std::numeric_limits<float>::infinity();
         int64_t best_index = sh.begin * g.in_w + sw.begin;
+        bool any_nan = false;
+        // Branch-free selects: on real data `v > best` is a coin flip the CPU cannot predict.
         for (int64_t h = sh.begin; h < sh.end; ++h) {
+          const float* row = x + h * g.in_w;
           for (int64_t w = sw.begin; w < sw.end; ++w) {
-            const float v = x[h * g.in_w + w];
-            if (v > best || std::isnan(v)) {
-              best = v;
-              best_index = h * g.in_w + w;
-              if (std::isnan(v)) break;
+            const float v = row[w];
+            const bool take = v > best;
+            best = take ? v : best;
+            best_index = take ? h * g.in_w + w : best_index;
+            any_nan |= v != v;
+          }
+        }
+        if (any_nan) {  // rare: the window's first NaN wins (NaN propagates, like PyTorch)
+          for (int64_t h = sh.begin, found = 0; h < sh.end && !found; ++h) {
+            for (int64_t w = sw.begin; w < sw.end; ++w) {
+              if (std::isnan(x[h * g.in_w + w])) {
+                best = x[h * g.in_w + w];
+                best_index = h * g.in_w + w;
+                found = 1;
+                break;
+              }
             }
           }
-          if (std::isnan(best)) break;
         }
         y[oh * g.out_w + ow] = best;
         idx[oh * g.out_w + ow] = best_index;
