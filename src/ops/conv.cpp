@@ -47,8 +47,8 @@ cpu::Conv2dGeometry make_geometry(const char* op, const Shape& input, const Shap
   FORGE_CHECK(c_in % groups == 0, "[{}] groups={} must divide the input's {} channels", op, groups, c_in);
   FORGE_CHECK(c_in == weight[1] * groups, "[{}] input has {} channels but weight {} expects {} (groups={})", op, c_in,
               shape_str(weight), weight[1] * groups, groups);
-  FORGE_CHECK(c_in > 0 && c_out > 0, "[{}] channel counts must be positive: input {}, weight {}", op,
-              shape_str(input), shape_str(weight));
+  FORGE_CHECK(c_in > 0 && c_out > 0, "[{}] channel counts must be positive: input {}, weight {}", op, shape_str(input),
+              shape_str(weight));
   for (size_t i = 2; i < weight.size(); ++i) {
     FORGE_CHECK(weight[i] >= 1, "[{}] kernel sizes must be positive, weight is {}", op, shape_str(weight));
   }
@@ -111,8 +111,7 @@ Tensor conv2d_run(const cpu::Conv2dGeometry& g, const Tensor& input, const Tenso
   Tensor w = as_float_contiguous(weight);
   Tensor b = bias.defined() ? as_float_contiguous(bias) : Tensor();
   Tensor out = empty(output_shape(g));
-  cpu::conv2d_forward(g, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr,
-                      out.data<float>());
+  cpu::conv2d_forward(g, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr, out.data<float>());
   if (needs_grad({&input, &weight, &bias})) {
     record("conv2d", {input, weight, bias}, out, [input, weight, bias, p](const Tensors& grads) {
       const Tensor& go = grads[0];
@@ -223,8 +222,7 @@ Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, co
 Tensor conv2d_backward_weight(const Tensor& grad_output, const Tensor& input, const Shape& weight_shape,
                               std::array<int64_t, 2> stride, const Padding& padding, std::array<int64_t, 2> dilation,
                               int64_t groups) {
-  return conv2d_backward_weight_impl(grad_output, input, weight_shape,
-                                     Conv2dParams{stride, padding, dilation, groups});
+  return conv2d_backward_weight_impl(grad_output, input, weight_shape, Conv2dParams{stride, padding, dilation, groups});
 }
 
 }  // namespace forge

@@ -43,11 +43,11 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Te
 // Arguments are those of the forward call; grad_output has the forward output's shape.
 // Gradient w.r.t. the input: [N, C_in, H, W] = input_shape.
 Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Shape& input_shape,
-                             std::array<int64_t, 2> stride, const Padding& padding,
-                             std::array<int64_t, 2> dilation, int64_t groups);
+                             std::array<int64_t, 2> stride, const Padding& padding, std::array<int64_t, 2> dilation,
+                             int64_t groups);
 // Gradient w.r.t. the weight: [C_out, C_in/groups, KH, KW] = weight_shape.
 Tensor conv2d_backward_weight(const Tensor& grad_output, const Tensor& input, const Shape& weight_shape,
-                              std::array<int64_t, 2> stride, const Padding& padding,
-                              std::array<int64_t, 2> dilation, int64_t groups);
+                              std::array<int64_t, 2> stride, const Padding& padding, std::array<int64_t, 2> dilation,
+                              int64_t groups);
 
 }  // namespace forge

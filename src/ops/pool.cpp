@@ -20,12 +20,12 @@ struct PoolCall {
 Tensor as_float_contiguous(const Tensor& x) { return (x.dtype() == DType::kF32 ? x : x.to(DType::kF32)).contiguous(); }
 
 // `kernel`/`stride` have one entry per spatial axis (1 or 2).
-PoolCall make_call(const char* op, const Tensor& input, const std::vector<int64_t>& kernel,
-                   std::vector<int64_t> stride, const Padding& padding) {
+PoolCall make_call(const char* op, const Tensor& input, const std::vector<int64_t>& kernel, std::vector<int64_t> stride,
+                   const Padding& padding) {
   const size_t spatial = kernel.size();
   FORGE_CHECK(input.defined(), "[{}] input is undefined", op);
-  FORGE_CHECK(input.dim() == static_cast<int64_t>(spatial + 2), "[{}] input must be {}-d {}, got {}", op,
-              spatial + 2, spatial == 1 ? "(N,C,L)" : "(N,C,H,W)", shape_str(input.shape()));
+  FORGE_CHECK(input.dim() == static_cast<int64_t>(spatial + 2), "[{}] input must be {}-d {}, got {}", op, spatial + 2,
+              spatial == 1 ? "(N,C,L)" : "(N,C,H,W)", shape_str(input.shape()));
   for (size_t i = 0; i < spatial; ++i) {
     FORGE_CHECK(kernel[i] >= 1, "[{}] kernel size must be positive, got {}", op, shape_str(kernel));
     FORGE_CHECK(stride[i] >= 0, "[{}] stride must be positive (or 0 for stride = kernel), got {}", op,
@@ -68,9 +68,8 @@ Tensor scatter_indices(const Tensor& grad_output, const Tensor& indices, const P
   Tensor out = empty(call.input_shape);
   cpu::scatter_plane_indices(call.g, go.data<float>(), indices.data<int64_t>(), out.data<float>());
   if (needs_grad({&grad_output})) {
-    record("max_pool2d_backward", {grad_output}, out, [indices, call](const Tensors& grads) {
-      return Tensors{gather_indices(grads[0], indices, call)};
-    });
+    record("max_pool2d_backward", {grad_output}, out,
+           [indices, call](const Tensors& grads) { return Tensors{gather_indices(grads[0], indices, call)}; });
   }
   return out;
 }
@@ -81,9 +80,8 @@ Tensor gather_indices(const Tensor& x_in, const Tensor& indices, const PoolCall&
   Tensor out = empty(call.output_shape);
   cpu::gather_plane_indices(call.g, x.data<float>(), indices.data<int64_t>(), out.data<float>());
   if (needs_grad({&x_in})) {
-    record("max_pool2d", {x_in}, out, [indices, call](const Tensors& grads) {
-      return Tensors{scatter_indices(grads[0], indices, call)};
-    });
+    record("max_pool2d", {x_in}, out,
+           [indices, call](const Tensors& grads) { return Tensors{scatter_indices(grads[0], indices, call)}; });
   }
   return out;
 }
@@ -95,9 +93,8 @@ Tensor max_pool(const Tensor& input, const PoolCall& call) {
   cpu::max_pool2d_forward(call.g, x.data<float>(), out.data<float>(), indices.data<int64_t>());
   Tensor in4 = input.reshape(call.input_shape);
   if (needs_grad({&in4})) {
-    record("max_pool2d", {in4}, out, [indices, call](const Tensors& grads) {
-      return Tensors{scatter_indices(grads[0], indices, call)};
-    });
+    record("max_pool2d", {in4}, out,
+           [indices, call](const Tensors& grads) { return Tensors{scatter_indices(grads[0], indices, call)}; });
   }
   return out;
 }
@@ -111,9 +108,8 @@ Tensor avg_pool(const Tensor& input, const PoolCall& call) {
   Tensor out = empty(call.output_shape);
   cpu::avg_pool2d_forward(call.g, x.data<float>(), out.data<float>());
   if (needs_grad({&in4})) {
-    record("avg_pool2d", {in4}, out, [call](const Tensors& grads) {
-      return Tensors{avg_pool_backward(grads[0], call)};
-    });
+    record("avg_pool2d", {in4}, out,
+           [call](const Tensors& grads) { return Tensors{avg_pool_backward(grads[0], call)}; });
   }
   return out;
 }
@@ -123,9 +119,8 @@ Tensor avg_pool_backward(const Tensor& grad_output, const PoolCall& call) {
   Tensor out = empty(call.input_shape);
   cpu::avg_pool2d_backward(call.g, go.data<float>(), out.data<float>());
   if (needs_grad({&grad_output})) {
-    record("avg_pool2d_backward", {grad_output}, out, [call](const Tensors& grads) {
-      return Tensors{avg_pool(grads[0], call)};
-    });
+    record("avg_pool2d_backward", {grad_output}, out,
+           [call](const Tensors& grads) { return Tensors{avg_pool(grads[0], call)}; });
   }
   return out;
 }

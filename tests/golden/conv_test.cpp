@@ -1,7 +1,8 @@
 // PyTorch parity for ops/conv and ops/pool (goldens from tools/golden/families/conv.py; each
 // case's args hold the call's stride/padding/dilation/groups or kernel).
-#include "golden/golden.h"
 #include "ops/conv.h"
+
+#include "golden/golden.h"
 #include "ops/pool.h"
 
 namespace forge {
@@ -50,9 +51,9 @@ void check_pool(const std::string& name) {
 }
 
 TEST(GoldenConv, Conv2d) {
-  for (const char* name : {"conv2d_bias", "conv2d_stride2_same", "conv2d_stride2_same_even_kernel",
-                           "conv2d_dilation2_explicit", "conv2d_groups2", "conv2d_same_dilation_groups",
-                           "conv2d_depthwise"}) {
+  for (const char* name :
+       {"conv2d_bias", "conv2d_stride2_same", "conv2d_stride2_same_even_kernel", "conv2d_dilation2_explicit",
+        "conv2d_groups2", "conv2d_same_dilation_groups", "conv2d_depthwise"}) {
     check_conv(name);
   }
 }
@@ -65,8 +66,8 @@ TEST(GoldenConv, Conv1d) {
 
 TEST(GoldenConv, Pool) {
   for (const char* name : {"max_pool2d_valid", "max_pool2d_same_stride2", "max_pool2d_explicit", "avg_pool2d_valid",
-                           "avg_pool2d_same_stride2", "avg_pool2d_same_even", "avg_pool2d_explicit",
-                           "max_pool1d_valid", "max_pool1d_same", "avg_pool1d_same", "avg_pool1d_explicit"}) {
+                           "avg_pool2d_same_stride2", "avg_pool2d_same_even", "avg_pool2d_explicit", "max_pool1d_valid",
+                           "max_pool1d_same", "avg_pool1d_same", "avg_pool1d_explicit"}) {
     check_pool(name);
   }
 }

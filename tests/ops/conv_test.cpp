@@ -1,7 +1,8 @@
 // conv1d / conv2d: finite-difference gradients (first and second order), hand-checked
 // values, "same" padding geometry, argument errors. PyTorch parity is in golden/conv_test.cpp.
-#include "backend/cpu/dnnl_conv.h"
 #include "ops/conv.h"
+
+#include "backend/cpu/dnnl_conv.h"
 #include "test_util.h"
 
 namespace forge {
@@ -54,11 +55,19 @@ TEST(Conv2d, GradcheckStride2SamePadding) {
 TEST(Conv2d, GradcheckDilationAndGroups) {
   Tensor x = randn_leaf({1, 4, 7, 7}, 7), w = randn_leaf({6, 2, 2, 3}, 8), b = randn_leaf({6}, 9);
   EXPECT_TRUE(grad_ok(
-      [](const Tensors& t) { return conv2d(t[0], t[1], t[2], {1, 1}, Padding::valid(), {2, 2}, 2); }, {x, w, b}));
+      [](const Tensors& t) {
+        return conv2d(t[0], t[1], t[2], {1, 1}, Padding::valid(), {2, 2}, 2);
+      },
+      {x, w, b}));
   EXPECT_TRUE(grad_ok(
-      [](const Tensors& t) { return conv2d(t[0], t[1], Tensor(), {1, 2}, Padding::same(), {2, 1}, 2); }, {x, w}));
+      [](const Tensors& t) {
+        return conv2d(t[0], t[1], Tensor(), {1, 2}, Padding::same(), {2, 1}, 2);
+      },
+      {x, w}));
   EXPECT_TRUE(grad_ok(
-      [](const Tensors& t) { return conv2d(t[0], t[1], t[2], {2, 1}, Padding::explicit_({1, 2}), {1, 2}, 2); },
+      [](const Tensors& t) {
+        return conv2d(t[0], t[1], t[2], {2, 1}, Padding::explicit_({1, 2}), {1, 2}, 2);
+      },
       {x, w, b}));
 }
 
@@ -80,12 +89,12 @@ TEST(Conv2d, GradcheckBackwardOps) {
   const Shape in_shape{2, 4, 6, 7}, w_shape{4, 2, 3, 2};
   // forward output shape: H ceil(6/2) = 3, W 7
   Tensor go = randn_leaf({2, 4, 3, 7}, 13), w = randn_leaf(w_shape, 14), x = randn_leaf(in_shape, 15);
-  EXPECT_TRUE(grad_ok(
-      [&](const Tensors& t) { return conv2d_backward_input(t[0], t[1], in_shape, stride, pad, dilation, 2); },
-      {go, w}));
-  EXPECT_TRUE(grad_ok(
-      [&](const Tensors& t) { return conv2d_backward_weight(t[0], t[1], w_shape, stride, pad, dilation, 2); },
-      {go, x}));
+  EXPECT_TRUE(
+      grad_ok([&](const Tensors& t) { return conv2d_backward_input(t[0], t[1], in_shape, stride, pad, dilation, 2); },
+              {go, w}));
+  EXPECT_TRUE(
+      grad_ok([&](const Tensors& t) { return conv2d_backward_weight(t[0], t[1], w_shape, stride, pad, dilation, 2); },
+              {go, x}));
 }
 
 TEST(Conv2d, DoubleBackwardThroughGradient) {
@@ -164,8 +173,10 @@ TEST(Conv2d, Errors) {
                    "[conv2d] explicit padding needs 2 value(s)");
   EXPECT_THROW_MSG(conv2d(x, zeros({4, 3, 3, 3}), Tensor(), {1, 1}, Padding::explicit_({-1})),
                    "[conv2d] padding must be non-negative, got -1");
-  EXPECT_THROW_MSG(conv1d(zeros({2, 3, 8}), zeros({4, 2, 3})), "[conv1d] input has 3 channels but weight (4,2,3) expects 2");
-  EXPECT_THROW_MSG(conv1d(zeros({2, 3, 2}), zeros({4, 3, 3})), "[conv1d] kernel length 3 is larger than the padded input length 2");
+  EXPECT_THROW_MSG(conv1d(zeros({2, 3, 8}), zeros({4, 2, 3})),
+                   "[conv1d] input has 3 channels but weight (4,2,3) expects 2");
+  EXPECT_THROW_MSG(conv1d(zeros({2, 3, 2}), zeros({4, 3, 3})),
+                   "[conv1d] kernel length 3 is larger than the padded input length 2");
   EXPECT_THROW_MSG(conv1d(zeros({2, 3, 8, 8}), zeros({4, 3, 3})), "[conv1d] input must be 3-d (N,C,L), got (2,3,8,8)");
   EXPECT_THROW_MSG(conv1d(zeros({2, 3, 8}), zeros({4, 3, 3}), Tensor(), 1, Padding::explicit_({1, 1})),
                    "[conv1d] explicit padding needs 1 value(s)");

@@ -1,11 +1,12 @@
 // Pooling: hand-checked values (padding excluded from averages, TF "same" geometry),
 // finite-difference gradients including second order, argument errors.
+#include "ops/pool.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
-#include "ops/pool.h"
 #include "test_util.h"
 
 namespace forge {
@@ -76,7 +77,11 @@ TEST(Pool, GradcheckMax) {
   Tensor x2 = distinct_leaf({2, 3, 7, 6}, 1);
   EXPECT_TRUE(grad_ok([](const Tensors& t) { return max_pool2d(t[0], {2, 2}); }, {x2}));
   EXPECT_TRUE(grad_ok([](const Tensors& t) { return max_pool2d(t[0], {3, 2}, {2, 1}, Padding::same()); }, {x2}));
-  EXPECT_TRUE(grad_ok([](const Tensors& t) { return max_pool2d(t[0], {3, 3}, {2, 2}, Padding::explicit_({1})); }, {x2}));
+  EXPECT_TRUE(grad_ok(
+      [](const Tensors& t) {
+        return max_pool2d(t[0], {3, 3}, {2, 2}, Padding::explicit_({1}));
+      },
+      {x2}));
   Tensor x1 = distinct_leaf({2, 3, 9}, 2);
   EXPECT_TRUE(grad_ok([](const Tensors& t) { return max_pool1d(t[0], 3); }, {x1}));
   EXPECT_TRUE(grad_ok([](const Tensors& t) { return max_pool1d(t[0], 2, 2, Padding::same()); }, {x1}));
@@ -88,7 +93,11 @@ TEST(Pool, GradcheckAvg) {
   Tensor x2 = test::randn_leaf({2, 3, 7, 6}, 3);
   EXPECT_TRUE(grad_ok([](const Tensors& t) { return avg_pool2d(t[0], {2, 2}); }, {x2}));
   EXPECT_TRUE(grad_ok([](const Tensors& t) { return avg_pool2d(t[0], {3, 2}, {2, 1}, Padding::same()); }, {x2}));
-  EXPECT_TRUE(grad_ok([](const Tensors& t) { return avg_pool2d(t[0], {3, 3}, {2, 2}, Padding::explicit_({1})); }, {x2}));
+  EXPECT_TRUE(grad_ok(
+      [](const Tensors& t) {
+        return avg_pool2d(t[0], {3, 3}, {2, 2}, Padding::explicit_({1}));
+      },
+      {x2}));
   Tensor x1 = test::randn_leaf({2, 3, 9}, 4);
   EXPECT_TRUE(grad_ok([](const Tensors& t) { return avg_pool1d(t[0], 3, 2, Padding::same()); }, {x1}));
   EXPECT_TRUE(grad_ok([](const Tensors& t) { return global_avg_pool1d(t[0]); }, {x1}));
@@ -126,9 +135,11 @@ TEST(Pool, Errors) {
   EXPECT_THROW_MSG(max_pool2d(zeros({3, 8, 8}), {2, 2}), "[max_pool2d] input must be 4-d (N,C,H,W), got (3,8,8)");
   EXPECT_THROW_MSG(avg_pool1d(x, 2), "[avg_pool1d] input must be 3-d (N,C,L), got (2,3,8,8)");
   EXPECT_THROW_MSG(max_pool2d(x, {9, 2}), "[max_pool2d] kernel height 9 is larger than the padded input height 8");
-  EXPECT_THROW_MSG(max_pool1d(zeros({1, 1, 3}), 4), "[max_pool1d] kernel length 4 is larger than the padded input length 3");
+  EXPECT_THROW_MSG(max_pool1d(zeros({1, 1, 3}), 4),
+                   "[max_pool1d] kernel length 4 is larger than the padded input length 3");
   EXPECT_THROW_MSG(avg_pool2d(x, {0, 2}), "[avg_pool2d] kernel size must be positive, got (0,2)");
-  EXPECT_THROW_MSG(avg_pool2d(x, {2, 2}, {-1, 1}), "[avg_pool2d] stride must be positive (or 0 for stride = kernel), got (-1,1)");
+  EXPECT_THROW_MSG(avg_pool2d(x, {2, 2}, {-1, 1}),
+                   "[avg_pool2d] stride must be positive (or 0 for stride = kernel), got (-1,1)");
   EXPECT_THROW_MSG(max_pool2d(x, {2, 2}, {0, 0}, Padding::explicit_({2})),
                    "[max_pool2d] padding 2 must be at most half the kernel size 2");
   EXPECT_THROW_MSG(global_avg_pool2d(zeros({2, 3, 4})), "[global_avg_pool2d] input must be 4-d (N,C,H,W), got (2,3,4)");

@@ -23,10 +23,12 @@ enum class Pass : int64_t { kForward, kForwardBias, kBackwardData, kBackwardWeig
 using Key = std::array<int64_t, 19>;
 
 Key make_key(const Conv2dGeometry& g, Pass pass) {
-  return {g.batch,        g.in_channels, g.in_h,       g.in_w,      g.out_channels, g.kernel_h,
-          g.kernel_w,     g.stride_h,    g.stride_w,   g.dilation_h, g.dilation_w,  g.pad_top,
-          g.pad_left,     g.pad_bottom,  g.pad_right,  g.groups,    g.out_h,        g.out_w,
+  // clang-format off
+  return {g.batch, g.in_channels, g.in_h, g.in_w, g.out_channels, g.kernel_h, g.kernel_w,
+          g.stride_h, g.stride_w, g.dilation_h, g.dilation_w,
+          g.pad_top, g.pad_left, g.pad_bottom, g.pad_right, g.groups, g.out_h, g.out_w,
           static_cast<int64_t>(pass)};
+  // clang-format on
 }
 
 struct KeyHash {
@@ -68,11 +70,11 @@ Descs make_descs(const Conv2dGeometry& g) {
   return d;
 }
 
-dnnl::convolution_forward::primitive_desc forward_pd(const Conv2dGeometry& g, const Descs& d, bool with_bias) {
+dnnl::convolution_forward::primitive_desc forward_pd(const Descs& d, bool with_bias) {
   auto& engine = dnnl_engine();
   if (with_bias) {
-    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                         d.src, d.weights, d.bias, d.dst, d.strides, d.dilates, d.pad_l, d.pad_r);
+    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.src,
+                                         d.weights, d.bias, d.dst, d.strides, d.dilates, d.pad_l, d.pad_r);
     return {desc, engine};
   }
   dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.src,
@@ -86,18 +88,18 @@ dnnl::primitive create(const Conv2dGeometry& g, Pass pass) {
   switch (pass) {
     case Pass::kForward:
     case Pass::kForwardBias:
-      return dnnl::convolution_forward(forward_pd(g, d, pass == Pass::kForwardBias));
+      return dnnl::convolution_forward(forward_pd(d, pass == Pass::kForwardBias));
     case Pass::kBackwardData: {
       dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src, d.weights, d.dst,
                                                  d.strides, d.dilates, d.pad_l, d.pad_r);
       return dnnl::convolution_backward_data(
-          dnnl::convolution_backward_data::primitive_desc(desc, engine, forward_pd(g, d, false)));
+          dnnl::convolution_backward_data::primitive_desc(desc, engine, forward_pd(d, false)));
     }
     case Pass::kBackwardWeights: {
       dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, d.src, d.weights, d.dst,
                                                     d.strides, d.dilates, d.pad_l, d.pad_r);
       return dnnl::convolution_backward_weights(
-          dnnl::convolution_backward_weights::primitive_desc(desc, engine, forward_pd(g, d, false)));
+          dnnl::convolution_backward_weights::primitive_desc(desc, engine, forward_pd(d, false)));
     }
   }
   fail("[conv2d] unknown convolution pass");
@@ -136,9 +138,8 @@ void conv2d_forward(const Conv2dGeometry& g, const float* src, const float* weig
   if (g.batch == 0 || g.out_h == 0 || g.out_w == 0) return;
   const Descs d = make_descs(g);
   const Pass pass = bias != nullptr ? Pass::kForwardBias : Pass::kForward;
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(d.src, src)},
-                                       {DNNL_ARG_WEIGHTS, wrap(d.weights, weight)},
-                                       {DNNL_ARG_DST, wrap(d.dst, dst)}};
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, wrap(d.src, src)}, {DNNL_ARG_WEIGHTS, wrap(d.weights, weight)}, {DNNL_ARG_DST, wrap(d.dst, dst)}};
   if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, wrap(d.bias, bias));
   execute(cached(g, pass), args);
 }
