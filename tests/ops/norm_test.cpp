@@ -109,7 +109,8 @@ TEST(Norm, SecondDerivativesMatchFiniteDifferences) {
 
 TEST(Norm, Errors) {
   Tensor x = zeros({2, 3, 4});
-  EXPECT_THROW_MSG(layer_norm(x, {3}), "[layer_norm] normalized_shape (3,) does not match the trailing axes of input (2,3,4)");
+  EXPECT_THROW_MSG(layer_norm(x, {3}),
+                   "[layer_norm] normalized_shape (3,) does not match the trailing axes of input (2,3,4)");
   EXPECT_THROW_MSG(layer_norm(x, {4}, zeros({3})), "[layer_norm] weight has shape (3,), expected (4,)");
   EXPECT_THROW_MSG(layer_norm(x, {4}, Tensor(), zeros({4, 1})), "[layer_norm] bias has shape (4,1), expected (4,)");
   EXPECT_THROW_MSG(layer_norm(x, {}), "[layer_norm] normalized_shape must not be empty");
