@@ -102,7 +102,7 @@ class ConfusionMetric final : public Metric {
   int64_t classes_ = 0, total_ = 0;
 };
 
-// Exact ROC AUC needs every score, so this keeps them (8 bytes + 1 id per sample).
+// Exact ROC AUC needs the full ranking, so this keeps every score and label.
 class AucMetric final : public Metric {
  public:
   void update(const Tensor& pred, const Tensor& target) override {
