@@ -1,0 +1,6 @@
+#pragma once
+// The nn layer: Module, Sequential, initializers and Keras-named layers.
+#include "nn/activation.h"
+#include "nn/init.h"
+#include "nn/layers/core.h"
+#include "nn/module.h"
