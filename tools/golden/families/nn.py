@@ -11,14 +11,17 @@ from torch.nn.utils.stateless import functional_call
 from golden_io import Family, rand, randn
 
 
-def lstm_fn(cls, hidden):
+def lstm_fn(is_lstm, hidden):
+    # torch._VF is what nn.LSTM / nn.GRU call; functional_call cannot swap RNN weights in
+    # torch 1.13 (the module keeps its cached _flat_weights).
     def fn(x, w_ih, w_hh, b_ih, b_hh):
-        m = cls(x.shape[-1], hidden, batch_first=True).double()
-        params = {"weight_ih_l0": w_ih, "weight_hh_l0": w_hh, "bias_ih_l0": b_ih, "bias_hh_l0": b_hh}
-        seq, state = functional_call(m, params, (x,))
-        if cls is torch.nn.LSTM:
-            return seq, state[0][0], state[1][0]
-        return seq, state[0]
+        h0 = torch.zeros(1, x.shape[0], hidden, dtype=x.dtype)
+        params = [w_ih, w_hh, b_ih, b_hh]
+        if is_lstm:
+            seq, h, c = torch._VF.lstm(x, (h0, h0), params, True, 1, 0.0, False, False, True)
+            return seq, h[0], c[0]
+        seq, h = torch._VF.gru(x, h0, params, True, 1, 0.0, False, False, True)
+        return seq, h[0]
     return fn
 
 
@@ -67,10 +70,10 @@ def build():
          [randn(2, 2, 5, 5, seed=10), randn(3, 2, 3, 3, seed=11, scale=0.3), randn(3, seed=12)])
     # LSTM / GRU, batch first; outputs: sequence, last h (and last c).
     h = 5
-    f.op("lstm", lstm_fn(torch.nn.LSTM, h),
+    f.op("lstm", lstm_fn(True, h),
          [randn(2, 4, 3, seed=13), randn(4 * h, 3, seed=14, scale=0.4), randn(4 * h, h, seed=15, scale=0.4),
           randn(4 * h, seed=16, scale=0.4), randn(4 * h, seed=17, scale=0.4)])
-    f.op("gru", lstm_fn(torch.nn.GRU, h),
+    f.op("gru", lstm_fn(False, h),
          [randn(2, 4, 3, seed=18), randn(3 * h, 3, seed=19, scale=0.4), randn(3 * h, h, seed=20, scale=0.4),
           randn(3 * h, seed=21, scale=0.4), randn(3 * h, seed=22, scale=0.4)])
     # MultiHeadAttention: 2 heads, key_dim 4 -> E = 8; self-attention, plain and causal.
@@ -80,6 +83,11 @@ def build():
         mha_params += [randn(e, e, seed=30 + 2 * i, scale=0.35), randn(e, seed=31 + 2 * i, scale=0.1)]
     f.op("mha_self", mha_fn(2, False), [randn(2, 4, e, seed=40)] + mha_params)
     f.op("mha_causal", mha_fn(2, True), [randn(2, 4, e, seed=41)] + mha_params)
+    # The key bias gradient is identically zero (softmax is shift invariant per query); its
+    # float32 rounding noise cannot meet a tolerance relative to zero, so the C++ test checks
+    # it against an absolute bound instead of a stored value.
+    for case in ("mha_self", "mha_causal"):
+        del f.tensors[f"{case}/grad4"]
     # BatchNormalization (PyTorch momentum 0.1, eps 1e-5) in training and eval.
     batch_norm_case(f, "batch_norm_train_4d", (4, 3, 2, 2), True, 50)
     batch_norm_case(f, "batch_norm_train_2d", (6, 3), True, 60)
