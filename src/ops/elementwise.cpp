@@ -40,6 +40,14 @@ Tensor map_unary(const Tensor& x_in, const char* op, F f) {
 
 Tensor mask_of(const Tensor& cond) { return cond.detach(); }
 
+// Backward rules may reuse an op's saved (detached) output for speed. When the backward pass
+// itself is being recorded (create_graph), the output is recomputed from the input instead,
+// so that second derivatives see its dependence on the input.
+template <typename F>
+Tensor saved_or_recomputed(const Tensor& saved, F&& recompute) {
+  return grad_enabled() ? recompute() : saved;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- binary arithmetic
@@ -90,7 +98,8 @@ Tensor div(const Tensor& a, const Tensor& b) {
 Tensor pow(const Tensor& base, const Tensor& exponent) {
   Tensor out = map_binary(base, exponent, "pow", [](float x, float y) { return std::pow(x, y); });
   if (needs_grad({&base, &exponent})) {
-    record("pow", {base, exponent}, out, [base, exponent, o = out.detach()](const Tensors& g) {
+    record("pow", {base, exponent}, out, [base, exponent, o_saved = out.detach()](const Tensors& g) {
+      Tensor o = saved_or_recomputed(o_saved, [&] { return pow(base, exponent); });
       Tensor gb = base.requires_grad()
                       ? sum_to(mul(g[0], mul(exponent, pow(base, sub(exponent, scalar(1.0))))), base.shape())
                       : Tensor();
@@ -244,7 +253,9 @@ Tensor neg(const Tensor& x) {
 Tensor exp(const Tensor& x) {
   Tensor out = map_unary(x, "exp", [](float v) { return std::exp(v); });
   if (needs_grad({&x})) {
-    record("exp", {x}, out, [o = out.detach()](const Tensors& g) { return Tensors{mul(g[0], o)}; });
+    record("exp", {x}, out, [x, o = out.detach()](const Tensors& g) {
+      return Tensors{mul(g[0], saved_or_recomputed(o, [&] { return exp(x); }))};
+    });
   }
   return out;
 }
@@ -258,7 +269,9 @@ Tensor log(const Tensor& x) {
 Tensor sqrt(const Tensor& x) {
   Tensor out = map_unary(x, "sqrt", [](float v) { return std::sqrt(v); });
   if (needs_grad({&x})) {
-    record("sqrt", {x}, out, [o = out.detach()](const Tensors& g) { return Tensors{div(g[0], mul(o, 2.0))}; });
+    record("sqrt", {x}, out, [x, o = out.detach()](const Tensors& g) {
+      return Tensors{div(g[0], mul(saved_or_recomputed(o, [&] { return sqrt(x); }), 2.0))};
+    });
   }
   return out;
 }
@@ -266,8 +279,8 @@ Tensor sqrt(const Tensor& x) {
 Tensor rsqrt(const Tensor& x) {
   Tensor out = map_unary(x, "rsqrt", [](float v) { return 1.0f / std::sqrt(v); });
   if (needs_grad({&x})) {
-    record("rsqrt", {x}, out, [o = out.detach()](const Tensors& g) {
-      return Tensors{mul(g[0], mul(pow(o, 3.0), -0.5))};
+    record("rsqrt", {x}, out, [x, o = out.detach()](const Tensors& g) {
+      return Tensors{mul(g[0], mul(pow(saved_or_recomputed(o, [&] { return rsqrt(x); }), 3.0), -0.5))};
     });
   }
   return out;
@@ -335,7 +348,8 @@ Tensor sigmoid(const Tensor& x) {
     return e / (1.0f + e);
   });
   if (needs_grad({&x})) {
-    record("sigmoid", {x}, out, [o = out.detach()](const Tensors& g) {
+    record("sigmoid", {x}, out, [x, o_saved = out.detach()](const Tensors& g) {
+      Tensor o = saved_or_recomputed(o_saved, [&] { return sigmoid(x); });
       return Tensors{mul(g[0], mul(o, rsub(1.0, o)))};
     });
   }
@@ -345,7 +359,8 @@ Tensor sigmoid(const Tensor& x) {
 Tensor tanh(const Tensor& x) {
   Tensor out = map_unary(x, "tanh", [](float v) { return std::tanh(v); });
   if (needs_grad({&x})) {
-    record("tanh", {x}, out, [o = out.detach()](const Tensors& g) {
+    record("tanh", {x}, out, [x, o_saved = out.detach()](const Tensors& g) {
+      Tensor o = saved_or_recomputed(o_saved, [&] { return tanh(x); });
       return Tensors{mul(g[0], rsub(1.0, mul(o, o)))};
     });
   }

@@ -87,3 +87,37 @@ TEST(ElementwiseGrad, InPlaceRefusesGraphTensors) {
 
 }  // namespace
 }  // namespace forge
+
+namespace forge {
+namespace {
+
+// Second derivatives through ops whose backward reuses their output: d/dx of the first
+// derivative, checked by finite differences of the first derivative.
+TEST(ElementwiseGrad, SecondOrderOfOutputReusingOps) {
+  auto first_derivative = [](Tensor (*op)(const Tensor&)) {
+    return [op](const Tensors& t) {
+      EnableGradGuard with_grad;  // gradcheck evaluates f under NoGradGuard
+      Tensor x = t[0];
+      x.zero_grad();
+      Tensor y = sum(op(x));
+      y.backward(Tensor(), false, true);
+      Tensor g = x.grad();
+      x.zero_grad();
+      return g;
+    };
+  };
+  Generator gen(41);
+  Tensor pos = rand({5}, 0.5, 2.0, &gen).set_requires_grad();
+  Tensor any = randn({5}, 0, 1, &gen).set_requires_grad();
+  for (auto op : {+[](const Tensor& x) { return exp(x); }, +[](const Tensor& x) { return sigmoid(x); },
+                  +[](const Tensor& x) { return tanh(x); }}) {
+    EXPECT_TRUE(test::grad_ok(first_derivative(op), {any}));
+  }
+  for (auto op : {+[](const Tensor& x) { return sqrt(x); }, +[](const Tensor& x) { return rsqrt(x); },
+                  +[](const Tensor& x) { return pow(x, scalar(2.5)); }}) {
+    EXPECT_TRUE(test::grad_ok(first_derivative(op), {pos}));
+  }
+}
+
+}  // namespace
+}  // namespace forge
