@@ -4,3 +4,5 @@
 #include "nn/init.h"
 #include "nn/layers/core.h"
 #include "nn/module.h"
+#include "nn/layers/attention.h"
+#include "nn/layers/recurrent.h"
