@@ -1,0 +1,31 @@
+#pragma once
+// 2-D convolution kernels (f32, plain NCHW activations / OIHW weights) through oneDNN.
+// 1-D convolutions use these with H = 1. Primitives are cached by their full geometry, so
+// repeated calls with the same shapes reuse them.
+#include <cstdint>
+
+namespace forge::cpu {
+
+// Everything that determines a convolution. Dilation is PyTorch-style (1 = dense); padding
+// may be asymmetric (top/left vs bottom/right).
+struct Conv2dGeometry {
+  int64_t batch = 0, in_channels = 0, in_h = 0, in_w = 0;
+  int64_t out_channels = 0, kernel_h = 0, kernel_w = 0;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int64_t groups = 1;
+  int64_t out_h = 0, out_w = 0;
+};
+
+// dst[N, O, OH, OW] = conv(src[N, C, H, W], weight[O, C/groups, KH, KW]) + bias[O] (bias may be null).
+void conv2d_forward(const Conv2dGeometry& g, const float* src, const float* weight, const float* bias, float* dst);
+// diff_src[N, C, H, W] from diff_dst[N, O, OH, OW] and weight (overwrites diff_src).
+void conv2d_backward_data(const Conv2dGeometry& g, const float* diff_dst, const float* weight, float* diff_src);
+// diff_weight[O, C/groups, KH, KW] from src and diff_dst (overwrites diff_weight).
+void conv2d_backward_weights(const Conv2dGeometry& g, const float* src, const float* diff_dst, float* diff_weight);
+
+// Number of cached primitives (for tests).
+int64_t conv2d_cache_size();
+
+}  // namespace forge::cpu
