@@ -6,3 +6,5 @@
 #include "nn/module.h"
 #include "nn/layers/attention.h"
 #include "nn/layers/recurrent.h"
+#include "nn/layers/conv.h"
+#include "nn/layers/pool.h"
