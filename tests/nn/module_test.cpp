@@ -52,6 +52,25 @@ TEST(Module, NestedNames) {
   EXPECT_EQ(modules[5].first, "encoder.0.layers.0");
 }
 
+TEST(Module, TransformerStyleNames) {
+  // encoder.layers.0.attn.q_proj.weight: a Module holding a Sequential of blocks with attention.
+  class EncoderBlock : public Module {
+   public:
+    EncoderBlock() { register_module("attn", std::make_shared<MultiHeadAttention>(2, 2)); }
+    std::string name() const override { return "EncoderBlock"; }
+  };
+  auto layers = std::make_shared<Sequential>();
+  layers->add(std::make_shared<EncoderBlock>()).add(std::make_shared<EncoderBlock>());
+  auto encoder = std::make_shared<Sequential>();
+  encoder->register_module("layers", layers);
+  Sequential root;
+  root.register_module("encoder", encoder);
+  auto names = names_of(root.named_parameters());
+  ASSERT_EQ(names.size(), 16u);
+  EXPECT_EQ(names[0], "encoder.layers.0.attn.q_proj.weight");
+  EXPECT_EQ(names[15], "encoder.layers.1.attn.out_proj.bias");
+}
+
 TEST(Module, RegistrationErrors) {
   Block b;
   EXPECT_THROW_MSG(b.register_parameter("scale", ones({1})), "[Block] cannot register parameter 'scale'");
