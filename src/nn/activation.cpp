@@ -3,7 +3,7 @@
 #include <array>
 
 #include "ops/elementwise.h"
-#include "ops/reduce.h"
+#include "ops/softmax.h"
 
 namespace forge::nn {
 
@@ -11,9 +11,6 @@ namespace {
 
 constexpr std::array<const char*, 9> kActivations = {"linear", "relu", "sigmoid", "tanh", "softmax",
                                                      "gelu",   "silu", "swish",   "leaky_relu"};
-
-// softmax over the last axis, composed from stable public ops (differentiable).
-Tensor softmax_last(const Tensor& x) { return exp(x - logsumexp(x, {-1}, true)); }
 
 }  // namespace
 
@@ -30,7 +27,7 @@ Tensor apply_activation(const std::string& name, const Tensor& x) {
   if (name == "relu") return relu(x);
   if (name == "sigmoid") return sigmoid(x);
   if (name == "tanh") return tanh(x);
-  if (name == "softmax") return softmax_last(x);
+  if (name == "softmax") return softmax(x, -1);
   if (name == "gelu") return gelu(x, false);
   if (name == "silu" || name == "swish") return silu(x);
   if (name == "leaky_relu") return leaky_relu(x, 0.2);
