@@ -9,7 +9,7 @@ namespace forge::nn {
 
 namespace {
 
-constexpr std::array<const char*, 9> kActivations = {"linear", "relu", "sigmoid", "tanh", "softmax",
+constexpr std::array<const char*, 9> kActivations = {"linear", "relu", "sigmoid", "tanh",      "softmax",
                                                      "gelu",   "silu", "swish",   "leaky_relu"};
 
 }  // namespace

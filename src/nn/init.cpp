@@ -30,16 +30,15 @@ Fans compute_fans(const Shape& shape) {
 }
 
 double gain(const std::string& nonlinearity, double param) {
-  if (nonlinearity == "linear" || nonlinearity == "conv1d" || nonlinearity == "conv2d" ||
-      nonlinearity == "sigmoid" || nonlinearity == "identity") {
+  if (nonlinearity == "linear" || nonlinearity == "conv1d" || nonlinearity == "conv2d" || nonlinearity == "sigmoid" ||
+      nonlinearity == "identity") {
     return 1.0;
   }
   if (nonlinearity == "tanh") return 5.0 / 3.0;
   if (nonlinearity == "relu") return std::sqrt(2.0);
   if (nonlinearity == "leaky_relu") return std::sqrt(2.0 / (1.0 + param * param));
   if (nonlinearity == "selu") return 0.75;
-  fail("[init::gain] unknown nonlinearity '{}' (expected linear, sigmoid, tanh, relu, leaky_relu, selu)",
-       nonlinearity);
+  fail("[init::gain] unknown nonlinearity '{}' (expected linear, sigmoid, tanh, relu, leaky_relu, selu)", nonlinearity);
 }
 
 void zeros_(const Tensor& t) { constant_(t, 0.0); }
@@ -110,9 +109,10 @@ Initializer::Initializer(const std::string& name) : name_(name) {
   } else if (name == "random_uniform") {
     fn_ = [](const Tensor& t, Generator& g) { uniform_(t, g, -0.05, 0.05); };
   } else {
-    fail("[Initializer] unknown initializer '{}' (expected zeros, ones, glorot_uniform, glorot_normal, he_uniform, "
-         "he_normal, lecun_uniform, lecun_normal, random_normal, random_uniform, xavier_*, kaiming_*)",
-         name);
+    fail(
+        "[Initializer] unknown initializer '{}' (expected zeros, ones, glorot_uniform, glorot_normal, he_uniform, "
+        "he_normal, lecun_uniform, lecun_normal, random_normal, random_uniform, xavier_*, kaiming_*)",
+        name);
   }
 }
 

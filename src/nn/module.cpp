@@ -34,8 +34,7 @@ Shape Module::output_shape(const Shape& input) const {
 
 void Module::check_new_name(const std::string& name, const char* what) const {
   FORGE_CHECK(!name.empty(), "[{}] {} name must not be empty", this->name(), what);
-  FORGE_CHECK(name.find('.') == std::string::npos, "[{}] {} name '{}' must not contain '.'", this->name(), what,
-              name);
+  FORGE_CHECK(name.find('.') == std::string::npos, "[{}] {} name '{}' must not contain '.'", this->name(), what, name);
   auto taken = [&](const auto& list) {
     for (const auto& entry : list) {
       if (entry.first == name) return true;
@@ -148,8 +147,7 @@ LoadReport Module::load_state(const NamedTensors& state, bool strict) {
   std::map<std::string, Tensor> given;
   for (const auto& nt : state) {
     FORGE_CHECK(nt.tensor.defined(), "[load_state] tensor '{}' is undefined", nt.name);
-    FORGE_CHECK(given.emplace(nt.name, nt.tensor).second, "[load_state] name '{}' appears twice in the state",
-                nt.name);
+    FORGE_CHECK(given.emplace(nt.name, nt.tensor).second, "[load_state] name '{}' appears twice in the state", nt.name);
   }
   prepare_load("", given);
 

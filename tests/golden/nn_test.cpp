@@ -1,6 +1,7 @@
 // PyTorch parity for nn layers with copied weights (goldens from tools/golden/families/nn.py).
-#include "golden/golden.h"
 #include "nn/nn.h"
+
+#include "golden/golden.h"
 
 namespace forge::nn {
 namespace {

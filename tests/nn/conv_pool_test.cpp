@@ -29,8 +29,7 @@ TEST(Conv1D, ShapesAndGradcheck) {
   EXPECT_EQ(conv.output_shape({2, 2, 9}), (Shape{2, 4, 7}));
   Conv1D smooth(3, 2, {.strides = 2, .padding = "same", .activation = "tanh"});
   EXPECT_EQ(smooth.forward(x).shape(), smooth.output_shape(x.shape()));
-  EXPECT_TRUE(grad_ok([&](const Tensors& in) { return smooth.forward(in[0]); },
-                      {x, smooth.weight(), smooth.bias()}));
+  EXPECT_TRUE(grad_ok([&](const Tensors& in) { return smooth.forward(in[0]); }, {x, smooth.weight(), smooth.bias()}));
 }
 
 TEST(Conv, Errors) {
@@ -39,7 +38,8 @@ TEST(Conv, Errors) {
   EXPECT_THROW_MSG(Conv1D(3, 2, {.groups = 2}), "[Conv1D] filters (3) must be divisible by groups (2)");
   Conv2D conv(4, 3, {.in_channels = 3});
   EXPECT_THROW_MSG(conv.forward(randn({2, 3, 5})), "[Conv2D] input must be 4-d (N,C,H,W), got (2,3,5)");
-  EXPECT_THROW_MSG(conv.forward(randn({2, 2, 5, 5})), "[Conv2D] input has 2 channels (axis 1 of (2,2,5,5)), expected 3");
+  EXPECT_THROW_MSG(conv.forward(randn({2, 2, 5, 5})),
+                   "[Conv2D] input has 2 channels (axis 1 of (2,2,5,5)), expected 3");
 }
 
 TEST(Pooling, ShapesAndGradcheck) {

@@ -16,7 +16,7 @@ TEST(Dense, ShapesAndDefaults) {
   EXPECT_EQ(d.weight().shape(), (Shape{3, 4}));
   EXPECT_EQ(d.bias().shape(), (Shape{3}));
   EXPECT_EQ(d.bias().to_vector<float>(), std::vector<float>(3, 0.0f));  // zero bias (Keras default)
-  const double limit = std::sqrt(6.0 / 7.0);  // glorot_uniform
+  const double limit = std::sqrt(6.0 / 7.0);                            // glorot_uniform
   for (float w : d.weight().to_vector<float>()) EXPECT_LE(std::abs(w), limit);
   EXPECT_EQ(d.forward(randn({2, 4})).shape(), (Shape{2, 3}));
   EXPECT_EQ(d.forward(randn({5, 2, 4})).shape(), (Shape{5, 2, 3}));
@@ -35,8 +35,7 @@ TEST(Dense, Gradcheck) {
   for (const char* act : {"linear", "sigmoid", "tanh", "softmax", "gelu", "silu"}) {
     Dense d(3, {.activation = act, .input_dim = 4});
     Tensor w = d.weight(), b = d.bias();
-    EXPECT_TRUE(grad_ok([&](const Tensors& in) { return d.forward(in[0]); }, {randn_leaf({2, 4}, 1), w, b}))
-        << act;
+    EXPECT_TRUE(grad_ok([&](const Tensors& in) { return d.forward(in[0]); }, {randn_leaf({2, 4}, 1), w, b})) << act;
   }
 }
 

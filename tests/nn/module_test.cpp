@@ -35,9 +35,9 @@ TEST(Module, NestedNames) {
   encoder->add(std::make_shared<Block>());
   Sequential root;
   root.register_module("encoder", encoder);
-  const std::vector<std::string> expected = {"encoder.0.scale",          "encoder.0.q_proj.weight",
-                                             "encoder.0.q_proj.bias",    "encoder.0.layers.0.weight",
-                                             "encoder.0.layers.0.bias",  "encoder.0.layers.2.weight"};
+  const std::vector<std::string> expected = {"encoder.0.scale",         "encoder.0.q_proj.weight",
+                                             "encoder.0.q_proj.bias",   "encoder.0.layers.0.weight",
+                                             "encoder.0.layers.0.bias", "encoder.0.layers.2.weight"};
   EXPECT_EQ(names_of(root.named_parameters()), expected);
   EXPECT_EQ(names_of(root.named_buffers()), std::vector<std::string>{"encoder.0.steps"});
   EXPECT_EQ(root.parameters().size(), 6u);

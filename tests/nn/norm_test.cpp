@@ -1,5 +1,6 @@
 // BatchNormalization and LayerNormalization: buffers, modes, gradients, errors.
 #include "nn/layers/norm.h"
+
 #include "test_util.h"
 
 namespace forge::nn {
@@ -32,9 +33,11 @@ TEST(BatchNormalization, BuffersAndModes) {
 TEST(BatchNormalization, Gradcheck) {
   BatchNormalization bn({.num_features = 3});
   Tensor x = randn_leaf({4, 3, 2}, 2);
-  EXPECT_TRUE(grad_ok([&](const Tensors& in) { return bn.forward(in[0]); }, {x, bn.tensor("weight"), bn.tensor("bias")}));
+  EXPECT_TRUE(
+      grad_ok([&](const Tensors& in) { return bn.forward(in[0]); }, {x, bn.tensor("weight"), bn.tensor("bias")}));
   bn.eval();
-  EXPECT_TRUE(grad_ok([&](const Tensors& in) { return bn.forward(in[0]); }, {x, bn.tensor("weight"), bn.tensor("bias")}));
+  EXPECT_TRUE(
+      grad_ok([&](const Tensors& in) { return bn.forward(in[0]); }, {x, bn.tensor("weight"), bn.tensor("bias")}));
 }
 
 TEST(LayerNormalization, ShapeAndGradcheck) {
@@ -42,7 +45,8 @@ TEST(LayerNormalization, ShapeAndGradcheck) {
   Tensor x = randn_leaf({2, 3, 5}, 3);
   EXPECT_EQ(ln.forward(x).shape(), x.shape());
   EXPECT_EQ(ln.tensor("weight").shape(), (Shape{5}));
-  EXPECT_TRUE(grad_ok([&](const Tensors& in) { return ln.forward(in[0]); }, {x, ln.tensor("weight"), ln.tensor("bias")}));
+  EXPECT_TRUE(
+      grad_ok([&](const Tensors& in) { return ln.forward(in[0]); }, {x, ln.tensor("weight"), ln.tensor("bias")}));
   LayerNormalization plain({.center = false, .scale = false, .normalized_dim = 5});
   EXPECT_TRUE(plain.parameters().empty());
   EXPECT_TRUE(test::all_close(mean(plain.forward(x), {-1}), zeros({2, 3}), 0, 1e-5));
@@ -51,10 +55,12 @@ TEST(LayerNormalization, ShapeAndGradcheck) {
 TEST(Normalization, Errors) {
   EXPECT_THROW_MSG(BatchNormalization({.momentum = 1.5}), "[BatchNormalization] momentum must be in [0, 1]");
   BatchNormalization bn({.num_features = 3});
-  EXPECT_THROW_MSG(bn.forward(randn({4, 2})), "[BatchNormalization] input has 2 channels (axis 1 of (4,2)), expected 3");
+  EXPECT_THROW_MSG(bn.forward(randn({4, 2})),
+                   "[BatchNormalization] input has 2 channels (axis 1 of (4,2)), expected 3");
   EXPECT_THROW_MSG(bn.forward(randn({4})), "[BatchNormalization] input must be (N,C)");
   LayerNormalization ln({.normalized_dim = 4});
-  EXPECT_THROW_MSG(ln.forward(randn({2, 5})), "[LayerNormalization] input has 5 features (last axis of (2,5)), expected 4");
+  EXPECT_THROW_MSG(ln.forward(randn({2, 5})),
+                   "[LayerNormalization] input has 5 features (last axis of (2,5)), expected 4");
   EXPECT_THROW_MSG(LayerNormalization({.epsilon = 0}), "[LayerNormalization] epsilon must be positive");
 }
 

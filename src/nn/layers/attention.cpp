@@ -6,8 +6,10 @@ namespace forge::nn {
 
 MultiHeadAttention::MultiHeadAttention(int64_t num_heads, int64_t key_dim, MultiHeadAttentionOptions options)
     : num_heads_(num_heads), key_dim_(key_dim), options_(options) {
-  FORGE_CHECK(num_heads > 0 && key_dim > 0, "[MultiHeadAttention] num_heads and key_dim must be positive, got {} "
-              "and {}", num_heads, key_dim);
+  FORGE_CHECK(num_heads > 0 && key_dim > 0,
+              "[MultiHeadAttention] num_heads and key_dim must be positive, got {} "
+              "and {}",
+              num_heads, key_dim);
   const DenseOptions proj{.use_bias = options_.use_bias, .input_dim = embed_dim()};
   q_proj_ = register_module("q_proj", std::make_shared<Dense>(embed_dim(), proj));
   k_proj_ = register_module("k_proj", std::make_shared<Dense>(embed_dim(), proj));
@@ -22,7 +24,9 @@ Shape MultiHeadAttention::output_shape(const Shape& input) const {
   return input;
 }
 
-Tensor MultiHeadAttention::forward(const Tensor& input) { return forward(input, input, input, Tensor(), options_.causal); }
+Tensor MultiHeadAttention::forward(const Tensor& input) {
+  return forward(input, input, input, Tensor(), options_.causal);
+}
 
 Tensor MultiHeadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& mask,
                                    bool causal) {

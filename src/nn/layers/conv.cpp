@@ -26,13 +26,13 @@ void check_positive(int64_t value, const char* what, const char* layer) {
   FORGE_CHECK(value > 0, "[{}] {} must be positive, got {}", layer, what, value);
 }
 
-void check_input_channels(const Shape& input, int64_t rank, const Tensor& weight, int64_t groups,
-                          const char* layer, const char* layout) {
+void check_input_channels(const Shape& input, int64_t rank, const Tensor& weight, int64_t groups, const char* layer,
+                          const char* layout) {
   FORGE_CHECK(static_cast<int64_t>(input.size()) == rank, "[{}] input must be {}-d {}, got {}", layer, rank, layout,
               shape_str(input));
   if (weight.defined()) {
-    FORGE_CHECK(input[1] == weight.shape()[1] * groups, "[{}] input has {} channels (axis 1 of {}), expected {}",
-                layer, input[1], shape_str(input), weight.shape()[1] * groups);
+    FORGE_CHECK(input[1] == weight.shape()[1] * groups, "[{}] input has {} channels (axis 1 of {}), expected {}", layer,
+                input[1], shape_str(input), weight.shape()[1] * groups);
   }
 }
 
@@ -41,7 +41,9 @@ void check_input_channels(const Shape& input, int64_t rank, const Tensor& weight
 // ---- Conv1D
 
 Conv1D::Conv1D(int64_t filters, int64_t kernel_size, Conv1DOptions options)
-    : filters_(filters), kernel_size_(kernel_size), options_(std::move(options)),
+    : filters_(filters),
+      kernel_size_(kernel_size),
+      options_(std::move(options)),
       padding_(detail::parse_padding(options_.padding, "Conv1D")) {
   check_positive(filters, "filters", "Conv1D");
   check_positive(kernel_size, "kernel_size", "Conv1D");
@@ -96,7 +98,9 @@ Tensor Conv1D::forward(const Tensor& input) {
 // ---- Conv2D
 
 Conv2D::Conv2D(int64_t filters, std::array<int64_t, 2> kernel_size, Conv2DOptions options)
-    : filters_(filters), kernel_size_(kernel_size), options_(std::move(options)),
+    : filters_(filters),
+      kernel_size_(kernel_size),
+      options_(std::move(options)),
       padding_(detail::parse_padding(options_.padding, "Conv2D")) {
   check_positive(filters, "filters", "Conv2D");
   for (int i = 0; i < 2; ++i) {
@@ -138,9 +142,10 @@ void Conv2D::build_from_state(const std::map<std::string, Tensor>& own) {
 Shape Conv2D::output_shape(const Shape& input) const {
   check_input_channels(input, 4, weight_, options_.groups, "Conv2D", "(N,C,H,W)");
   const bool same = options_.padding == "same";
-  return {input[0], filters_,
-          detail::window_output_length(input[2], kernel_size_[0], options_.strides[0], options_.dilation_rate[0], same),
-          detail::window_output_length(input[3], kernel_size_[1], options_.strides[1], options_.dilation_rate[1], same)};
+  return {
+      input[0], filters_,
+      detail::window_output_length(input[2], kernel_size_[0], options_.strides[0], options_.dilation_rate[0], same),
+      detail::window_output_length(input[3], kernel_size_[1], options_.strides[1], options_.dilation_rate[1], same)};
 }
 
 Tensor Conv2D::forward(const Tensor& input) {

@@ -28,8 +28,8 @@ void Dense::create(int64_t input_dim) {
 
 void Dense::build(const Shape& input_shape) {
   if (built()) return;
-  FORGE_CHECK(!input_shape.empty() && input_shape.back() > 0,
-              "[Dense] cannot infer the input size from input shape {}", shape_str(input_shape));
+  FORGE_CHECK(!input_shape.empty() && input_shape.back() > 0, "[Dense] cannot infer the input size from input shape {}",
+              shape_str(input_shape));
   create(input_shape.back());
 }
 

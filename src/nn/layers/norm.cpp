@@ -27,8 +27,7 @@ void BatchNormalization::create(int64_t features) {
 
 void BatchNormalization::build(const Shape& input_shape) {
   if (built()) return;
-  FORGE_CHECK(input_shape.size() >= 2, "[BatchNormalization] input must be (N,C,...), got {}",
-              shape_str(input_shape));
+  FORGE_CHECK(input_shape.size() >= 2, "[BatchNormalization] input must be (N,C,...), got {}", shape_str(input_shape));
   create(input_shape[1]);
 }
 
@@ -38,8 +37,10 @@ void BatchNormalization::build_from_state(const std::map<std::string, Tensor>& o
 }
 
 Shape BatchNormalization::output_shape(const Shape& input) const {
-  FORGE_CHECK(input.size() >= 2 && input.size() <= 5, "[BatchNormalization] input must be (N,C), (N,C,L) or "
-              "(N,C,H,W), got {}", shape_str(input));
+  FORGE_CHECK(input.size() >= 2 && input.size() <= 5,
+              "[BatchNormalization] input must be (N,C), (N,C,L) or "
+              "(N,C,H,W), got {}",
+              shape_str(input));
   FORGE_CHECK(!built() || input[1] == running_mean_.shape()[0],
               "[BatchNormalization] input has {} channels (axis 1 of {}), expected {}", input[1], shape_str(input),
               running_mean_.shape()[0]);
@@ -91,8 +92,10 @@ void LayerNormalization::build_from_state(const std::map<std::string, Tensor>& o
 
 Shape LayerNormalization::output_shape(const Shape& input) const {
   FORGE_CHECK(!input.empty(), "[LayerNormalization] input must have at least 1 axis");
-  FORGE_CHECK(!built() || input.back() == dim_, "[LayerNormalization] input has {} features (last axis of {}), "
-              "expected {}", input.back(), shape_str(input), dim_);
+  FORGE_CHECK(!built() || input.back() == dim_,
+              "[LayerNormalization] input has {} features (last axis of {}), "
+              "expected {}",
+              input.back(), shape_str(input), dim_);
   return input;
 }
 

@@ -11,8 +11,8 @@ namespace forge::nn {
 struct BatchNormalizationOptions {
   double momentum = 0.1;
   double epsilon = 1e-5;
-  bool center = true;  // learn bias
-  bool scale = true;   // learn weight
+  bool center = true;        // learn bias
+  bool scale = true;         // learn weight
   int64_t num_features = 0;  // 0: inferred from the input's axis 1 on the first forward
 };
 

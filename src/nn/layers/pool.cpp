@@ -7,8 +7,11 @@ namespace forge::nn {
 // ---- Pool1D
 
 Pool1D::Pool1D(Kind kind, int64_t pool_size, Pool1DOptions options)
-    : kind_(kind), pool_size_(pool_size), strides_(options.strides == 0 ? pool_size : options.strides),
-      options_(std::move(options)), padding_(detail::parse_padding(options_.padding, name())) {
+    : kind_(kind),
+      pool_size_(pool_size),
+      strides_(options.strides == 0 ? pool_size : options.strides),
+      options_(std::move(options)),
+      padding_(detail::parse_padding(options_.padding, name())) {
   FORGE_CHECK(pool_size > 0, "[{}] pool_size must be positive, got {}", name(), pool_size);
   FORGE_CHECK(options_.strides >= 0, "[{}] strides must be >= 0 (0 = pool_size), got {}", name(), options_.strides);
 }
@@ -29,11 +32,12 @@ Tensor Pool1D::forward(const Tensor& input) {
 // ---- Pool2D
 
 Pool2D::Pool2D(Kind kind, std::array<int64_t, 2> pool_size, Pool2DOptions options)
-    : kind_(kind), pool_size_(pool_size), options_(std::move(options)),
+    : kind_(kind),
+      pool_size_(pool_size),
+      options_(std::move(options)),
       padding_(detail::parse_padding(options_.padding, name())) {
   for (int i = 0; i < 2; ++i) {
-    FORGE_CHECK(pool_size[i] > 0, "[{}] pool_size must be positive, got ({},{})", name(), pool_size[0],
-                pool_size[1]);
+    FORGE_CHECK(pool_size[i] > 0, "[{}] pool_size must be positive, got ({},{})", name(), pool_size[0], pool_size[1]);
     FORGE_CHECK(options_.strides[i] >= 0, "[{}] strides must be >= 0 (0 = pool_size), got ({},{})", name(),
                 options_.strides[0], options_.strides[1]);
     strides_[i] = options_.strides[i] == 0 ? pool_size[i] : options_.strides[i];
@@ -58,10 +62,14 @@ Tensor Pool2D::forward(const Tensor& input) {
 
 std::string GlobalPool::name() const {
   switch (kind_) {
-    case Kind::kMax1D: return "GlobalMaxPooling1D";
-    case Kind::kAverage1D: return "GlobalAveragePooling1D";
-    case Kind::kMax2D: return "GlobalMaxPooling2D";
-    case Kind::kAverage2D: return "GlobalAveragePooling2D";
+    case Kind::kMax1D:
+      return "GlobalMaxPooling1D";
+    case Kind::kAverage1D:
+      return "GlobalAveragePooling1D";
+    case Kind::kMax2D:
+      return "GlobalMaxPooling2D";
+    case Kind::kAverage2D:
+      return "GlobalAveragePooling2D";
   }
   return "GlobalPool";
 }
@@ -76,10 +84,14 @@ Tensor GlobalPool::forward(const Tensor& input) {
   FORGE_CHECK(input.defined(), "[{}] input is undefined", name());
   output_shape(input.shape());
   switch (kind_) {
-    case Kind::kMax1D: return global_max_pool1d(input);
-    case Kind::kAverage1D: return global_avg_pool1d(input);
-    case Kind::kMax2D: return global_max_pool2d(input);
-    case Kind::kAverage2D: break;
+    case Kind::kMax1D:
+      return global_max_pool1d(input);
+    case Kind::kAverage1D:
+      return global_avg_pool1d(input);
+    case Kind::kMax2D:
+      return global_max_pool2d(input);
+    case Kind::kAverage2D:
+      break;
   }
   return global_avg_pool2d(input);
 }

@@ -9,8 +9,8 @@ namespace forge::nn {
 Recurrent::Recurrent(int64_t units, int64_t gates, RecurrentOptions options)
     : units_(units), gates_(gates), options_(options) {
   FORGE_CHECK(units > 0, "[{}] units must be positive, got {}", gates == 4 ? "LSTM" : "GRU", units);
-  FORGE_CHECK(options_.input_size >= 0, "[{}] input_size must be >= 0 (0 = infer), got {}",
-              gates == 4 ? "LSTM" : "GRU", options_.input_size);
+  FORGE_CHECK(options_.input_size >= 0, "[{}] input_size must be >= 0 (0 = infer), got {}", gates == 4 ? "LSTM" : "GRU",
+              options_.input_size);
   if (options_.input_size > 0) create(options_.input_size);
 }
 
@@ -31,8 +31,7 @@ void Recurrent::create(int64_t input_size) {
 
 void Recurrent::build(const Shape& input_shape) {
   if (built()) return;
-  FORGE_CHECK(input_shape.size() == 3, "[{}] input must be 3-d (N,T,features), got {}", name(),
-              shape_str(input_shape));
+  FORGE_CHECK(input_shape.size() == 3, "[{}] input must be 3-d (N,T,features), got {}", name(), shape_str(input_shape));
   create(input_shape[2]);
 }
 
