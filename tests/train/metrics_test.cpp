@@ -85,6 +85,7 @@ TEST(Metrics, RocAucWithTies) {
   // (Labels interleaved on purpose: GCC 12.2 with -march=native on AVX-512 miscompiles the int64
   // literal list {1, 1, 0, 0} into {1, 1, 1, 1}; see the branch report.)
   EXPECT_DOUBLE_EQ(metrics::roc_auc(floats({0.8f, 0.5f, 0.5f, 0.2f}), ids({1, 0, 1, 0})), 0.875);
+  EXPECT_DOUBLE_EQ(metrics::roc_auc(floats({0.8f, 0.5f, 0.5f, 0.2f}), ids({1, 1, 0, 0})), 0.875);
   // All tied: the diagonal.
   EXPECT_DOUBLE_EQ(metrics::roc_auc(floats({0.3f, 0.3f, 0.3f}), ids({1, 0, 0})), 0.5);
   // Perfect and reversed rankings; [N, 2] uses column 1.
