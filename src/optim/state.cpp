@@ -29,9 +29,9 @@ void load_optimizer_state(const std::string& path, Optimizer& optimizer) {
               kind->second, optimizer.name());
   std::map<std::string, double> scalars;
   try {
-    for (const auto& [key, value] : nlohmann::json::parse(scalars_text->second).items()) {
-      scalars[key] = value.get<double>();
-    }
+    const nlohmann::json parsed = nlohmann::json::parse(scalars_text->second);
+    FORGE_CHECK(parsed.is_object(), "[load_optimizer_state] {}: '{}' metadata must be a JSON object", path, kScalarsKey);
+    for (const auto& [key, value] : parsed.items()) scalars[key] = value.get<double>();
   } catch (const nlohmann::json::exception& e) {
     fail("[load_optimizer_state] {}: bad '{}' metadata: {}", path, kScalarsKey, e.what());
   }
