@@ -1,6 +1,8 @@
 // Finite-difference gradients and error messages for nn/loss.
 #include <cmath>
+#include <limits>
 
+#include "backend/cpu/vec_math.h"
 #include "nn/loss.h"
 #include "test_util.h"
 
@@ -118,6 +120,20 @@ TEST(Loss, StableForExtremeLogits) {
   EXPECT_EQ(bce.to_vector<float>()[1], 0.0f);
   Tensor saturated = binary_cross_entropy(from_vector({0.0f, 1.0f}, {2}), from_vector({1.0f, 0.0f}, {2}));
   EXPECT_NEAR(saturated.item(), 100.0, 1e-4);
+}
+
+TEST(Loss, ExpApproxIsAccurate) {
+  // The fused sparse cross entropy relies on cpu::exp_approx: ~1 ulp over the float range.
+  double worst = 0;
+  for (float x = -87.0f; x < 88.0f; x += 0.01f) {
+    const double e = std::exp(static_cast<double>(x));
+    worst = std::max(worst, std::fabs(cpu::exp_approx(x) - e) / e);
+  }
+  EXPECT_LT(worst, 2e-7);
+  EXPECT_EQ(cpu::exp_approx(-200.0f), 0.0f);
+  EXPECT_EQ(cpu::exp_approx(-std::numeric_limits<float>::infinity()), 0.0f);
+  EXPECT_EQ(cpu::exp_approx(0.0f), 1.0f);
+  EXPECT_TRUE(std::isnan(cpu::exp_approx(std::numeric_limits<float>::quiet_NaN())));
 }
 
 TEST(Loss, Errors) {

@@ -2,10 +2,13 @@
 // tests/golden/optim_test.cpp).
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <functional>
 #include <memory>
 
+#include "backend/cpu/vec_math.h"
 #include "nn/loss.h"
 #include "optim/clip.h"
 #include "optim/optimizers.h"
@@ -172,6 +175,19 @@ TEST(Optimizer, ParamGroupsOverrideWeightDecayAndScaleLr) {
   sgd.step();
   EXPECT_FLOAT_EQ(p[0].tensor.to_vector<float>()[0], w0 * (1.0f - 0.2f * 0.5f));
   EXPECT_FLOAT_EQ(p[1].tensor.to_vector<float>()[0], b0);
+}
+
+TEST(Optimizer, SqrtNonnegIsAccurate) {
+  // The fused updates use cpu::sqrt_nonneg (std::sqrt would not vectorize): ~1 ulp, subnormals included.
+  double worst = 0;
+  for (float x = 1e-44f; x < 1e30f; x = std::max(x * 1.01f, std::nextafter(x, 1.0f))) {
+    const double r = std::sqrt(static_cast<double>(x));
+    worst = std::max(worst, std::fabs(cpu::sqrt_nonneg(x) - r) / r);
+  }
+  EXPECT_LT(worst, 1.2e-7);
+  EXPECT_EQ(cpu::sqrt_nonneg(0.0f), 0.0f);
+  EXPECT_EQ(cpu::sqrt_nonneg(4.0f), 2.0f);
+  EXPECT_TRUE(std::isnan(cpu::sqrt_nonneg(std::numeric_limits<float>::quiet_NaN())));
 }
 
 TEST(Schedule, ClosedForms) {

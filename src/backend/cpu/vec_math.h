@@ -35,4 +35,22 @@ inline float exp_approx(float x) {
   return underflow ? 0.0f : y;
 }
 
+// sqrt(v) for v >= 0 (0 gives 0, NaN gives NaN), within ~1 ulp: an inverse square root
+// estimate from the exponent bits, three Newton steps, then one Newton correction of
+// v * rsqrt(v). std::sqrt does not vectorize under -fmath-errno (GCC's default).
+inline float sqrt_nonneg(float v_in) {
+  // Subnormals are scaled by 2^46 first (and the root by 2^-23 after) so the bit estimate holds.
+  const bool tiny = v_in < 1.17549435e-38f;
+  // Selects between constants only: GCC will not if-convert a select over FP arithmetic.
+  const float v = v_in * (tiny ? 70368744177664.0f : 1.0f);
+  float y = std::bit_cast<float>(0x5f375a86 - (std::bit_cast<int32_t>(v) >> 1));
+  const float half = 0.5f * v;
+  y = y * (1.5f - half * y * y);
+  y = y * (1.5f - half * y * y);
+  y = y * (1.5f - half * y * y);
+  const float s = v * y;
+  const float root = s + 0.5f * y * (v - s * s);
+  return root * (tiny ? 1.1920928955078125e-7f : 1.0f);
+}
+
 }  // namespace forge::cpu
