@@ -34,12 +34,9 @@ void check_same_shape(const Tensor& pred, const Tensor& target, const char* op, 
 
 Tensor reduce(const Tensor& losses, Reduction r) {
   switch (r) {
-    case Reduction::kMean:
-      return mean(losses);
-    case Reduction::kSum:
-      return sum(losses);
-    case Reduction::kNone:
-      return losses;
+    case Reduction::kMean: return mean(losses);
+    case Reduction::kSum: return sum(losses);
+    case Reduction::kNone: return losses;
   }
   return losses;
 }
@@ -234,9 +231,8 @@ Tensor sparse_categorical_cross_entropy_with_logits(const Tensor& logits_in, con
                Tensor gl = g[0].contiguous();
                Tensor out = empty(xc.shape());
                cpu::sparse_softmax_xent_backward(xc.data<float>(), ids.data<int64_t>(),
-                                                 weights.defined() ? weights.data<float>() : nullptr,
-                                                 lse.data<float>(), gl.data<float>(), xc.size(0), classes,
-                                                 out.data<float>());
+                                                 weights.defined() ? weights.data<float>() : nullptr, lse.data<float>(),
+                                                 gl.data<float>(), xc.size(0), classes, out.data<float>());
                return Tensors{out};
              }
              // create_graph: the same rule composed of public ops, so it is differentiable.

@@ -62,7 +62,8 @@ size_t Optimizer::add_slot(const std::string& slot, double initial) {
 NamedTensors Optimizer::state_tensors() const {
   NamedTensors out;
   for (size_t i = 0; i < params_.size(); ++i) {
-    for (size_t s = 0; s < slot_names_.size(); ++s) out.push_back({params_[i].name + "." + slot_names_[s], state_[i][s]});
+    for (size_t s = 0; s < slot_names_.size(); ++s)
+      out.push_back({params_[i].name + "." + slot_names_[s], state_[i][s]});
   }
   return out;
 }

@@ -60,9 +60,7 @@ class Optimizer {
   float* slot_data(size_t param, size_t slot) const { return state_[param][slot].data<float>(); }
   // The effective per-parameter options.
   double lr_for(size_t param) const { return lr_ * lr_scale_[param]; }
-  double weight_decay_for(size_t param, double fallback) const {
-    return weight_decay_[param].value_or(fallback);
-  }
+  double weight_decay_for(size_t param, double fallback) const { return weight_decay_[param].value_or(fallback); }
   // Calls update(index, param_data, grad_data, numel, param_step) for each parameter with a
   // gradient, after advancing its step; then advances step_count. Runs without a graph.
   template <typename F>

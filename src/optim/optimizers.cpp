@@ -88,9 +88,7 @@ void Adam::step() {
 }
 
 AdamW::AdamW(NamedTensors params, AdamWOptions opts) : Optimizer(std::move(params)), opts_(opts) { setup(); }
-AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions opts) : Optimizer(std::move(groups)), opts_(opts) {
-  setup();
-}
+AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions opts) : Optimizer(std::move(groups)), opts_(opts) { setup(); }
 
 void AdamW::setup() {
   set_lr(opts_.lr);

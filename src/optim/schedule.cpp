@@ -31,7 +31,8 @@ double ConstantLR::lr_at(int64_t step) const {
   return lr_;
 }
 
-StepLR::StepLR(double base_lr, int64_t step_size, double gamma) : base_lr_(base_lr), step_size_(step_size), gamma_(gamma) {
+StepLR::StepLR(double base_lr, int64_t step_size, double gamma)
+    : base_lr_(base_lr), step_size_(step_size), gamma_(gamma) {
   check_lr("StepLR", "base_lr", base_lr);
   FORGE_CHECK(step_size > 0, "[StepLR] step_size must be positive, got {}", step_size);
   FORGE_CHECK(gamma >= 0, "[StepLR] gamma must be non-negative, got {}", gamma);

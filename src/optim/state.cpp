@@ -30,7 +30,8 @@ void load_optimizer_state(const std::string& path, Optimizer& optimizer) {
   std::map<std::string, double> scalars;
   try {
     const nlohmann::json parsed = nlohmann::json::parse(scalars_text->second);
-    FORGE_CHECK(parsed.is_object(), "[load_optimizer_state] {}: '{}' metadata must be a JSON object", path, kScalarsKey);
+    FORGE_CHECK(parsed.is_object(), "[load_optimizer_state] {}: '{}' metadata must be a JSON object", path,
+                kScalarsKey);
     for (const auto& [key, value] : parsed.items()) scalars[key] = value.get<double>();
   } catch (const nlohmann::json::exception& e) {
     fail("[load_optimizer_state] {}: bad '{}' metadata: {}", path, kScalarsKey, e.what());

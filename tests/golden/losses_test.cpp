@@ -32,8 +32,8 @@ TEST(GoldenLosses, Regression) {
 }
 
 TEST(GoldenLosses, Binary) {
-  check_all_reductions("bce_",
-                       [](const auto& c, const Tensor& x, Reduction r) { return binary_cross_entropy(x, target(c), r); });
+  check_all_reductions(
+      "bce_", [](const auto& c, const Tensor& x, Reduction r) { return binary_cross_entropy(x, target(c), r); });
   check_all_reductions("bce_weight_", [](const auto& c, const Tensor& x, Reduction r) {
     return binary_cross_entropy(x, target(c), r, weight(c));
   });
@@ -50,9 +50,8 @@ TEST(GoldenLosses, Binary) {
 }
 
 TEST(GoldenLosses, Categorical) {
-  check_all_reductions("cce_", [](const auto& c, const Tensor& x, Reduction r) {
-    return categorical_cross_entropy(x, target(c), r);
-  });
+  check_all_reductions(
+      "cce_", [](const auto& c, const Tensor& x, Reduction r) { return categorical_cross_entropy(x, target(c), r); });
   auto with_logits = [](const golden::Case& c, const Tensor& x, Reduction r) {
     return categorical_cross_entropy_with_logits(x, target(c), r);
   };

@@ -1,9 +1,10 @@
 // Finite-difference gradients and error messages for nn/loss.
+#include "nn/loss.h"
+
 #include <cmath>
 #include <limits>
 
 #include "backend/cpu/vec_math.h"
-#include "nn/loss.h"
 #include "test_util.h"
 
 namespace forge {
@@ -44,8 +45,8 @@ TEST(Loss, BinaryGradients) {
   Tensor target = probs_like({3, 4}, 7).detach();
   Tensor weight = add(abs(randn_leaf({4}, 8).detach()), 0.5);
   EXPECT_TRUE(grad_ok([&](const Tensors& in) { return binary_cross_entropy(in[0], target); }, {probs}));
-  EXPECT_TRUE(grad_ok(
-      [&](const Tensors& in) { return binary_cross_entropy(in[0], target, Reduction::kSum, weight); }, {probs}));
+  EXPECT_TRUE(grad_ok([&](const Tensors& in) { return binary_cross_entropy(in[0], target, Reduction::kSum, weight); },
+                      {probs}));
   EXPECT_TRUE(grad_ok([&](const Tensors& in) { return binary_cross_entropy_with_logits(in[0], target); }, {logits}));
   EXPECT_TRUE(grad_ok(
       [&](const Tensors& in) { return binary_cross_entropy_with_logits(in[0], target, Reduction::kNone, weight); },
@@ -69,8 +70,8 @@ TEST(Loss, SparseCategoricalGradients) {
   Tensor cw = from_vector({0.5f, 1.0f, 2.0f, 0.25f, 3.0f}, {5});
   for (Reduction r : {Reduction::kMean, Reduction::kSum, Reduction::kNone}) {
     EXPECT_TRUE(grad_ok([&](const Tensors& in) { return sparse_categorical_cross_entropy(in[0], y, r, cw); }, {probs}));
-    EXPECT_TRUE(grad_ok(
-        [&](const Tensors& in) { return sparse_categorical_cross_entropy_with_logits(in[0], y, r); }, {logits}));
+    EXPECT_TRUE(grad_ok([&](const Tensors& in) { return sparse_categorical_cross_entropy_with_logits(in[0], y, r); },
+                        {logits}));
     EXPECT_TRUE(grad_ok(
         [&](const Tensors& in) { return sparse_categorical_cross_entropy_with_logits(in[0], y, r, cw); }, {logits}));
   }
@@ -141,8 +142,7 @@ TEST(Loss, Errors) {
   Tensor logits = randn_leaf({2, 10}, 17);
   EXPECT_THROW_MSG(mse_loss(a, zeros({3})), "[mse_loss] pred (3,4) and target (3,) shapes differ");
   EXPECT_THROW_MSG(huber_loss(a, zeros({3, 4}), -1.0), "[huber_loss] delta must be positive, got -1");
-  EXPECT_THROW_MSG(binary_cross_entropy(a, zeros({3, 4}), Reduction::kMean, ones({3})),
-                   "[binary_cross_entropy]");
+  EXPECT_THROW_MSG(binary_cross_entropy(a, zeros({3, 4}), Reduction::kMean, ones({3})), "[binary_cross_entropy]");
   EXPECT_THROW_MSG(categorical_cross_entropy_with_logits(zeros({2, 3, 4}), zeros({2, 3, 4})),
                    "[categorical_cross_entropy_with_logits] logits must be 2-d (N, C), got (2,3,4)");
   EXPECT_THROW_MSG(sparse_categorical_cross_entropy_with_logits(logits, ids({3, 12})),

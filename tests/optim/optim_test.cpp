@@ -4,8 +4,8 @@
 
 #include <cmath>
 #include <filesystem>
-#include <limits>
 #include <functional>
+#include <limits>
 #include <memory>
 
 #include "backend/cpu/vec_math.h"
@@ -45,7 +45,10 @@ std::string temp_path(const std::string& name) {
 
 std::vector<std::pair<std::string, Factory>> all_optimizers() {
   return {
-      {"sgd", [](NamedTensors p) { return std::make_unique<SGD>(std::move(p), SGDOptions{0.1, 0.9, 0.1, false, 0.01}); }},
+      {"sgd",
+       [](NamedTensors p) {
+         return std::make_unique<SGD>(std::move(p), SGDOptions{0.1, 0.9, 0.1, false, 0.01});
+       }},
       {"adam",
        [](NamedTensors p) {
          AdamOptions o;
@@ -218,7 +221,8 @@ TEST(Clip, ParamsWithoutGradAreIgnored) {
 }
 
 TEST(Optimizer, Errors) {
-  EXPECT_THROW_MSG(SGD(make_params(9), SGDOptions{-0.1}), "[SGD] learning rate must be a non-negative number, got -0.1");
+  EXPECT_THROW_MSG(SGD(make_params(9), SGDOptions{-0.1}),
+                   "[SGD] learning rate must be a non-negative number, got -0.1");
   EXPECT_THROW_MSG(Adam(make_params(9), AdamOptions{1e-3, 1.0}), "[Adam] beta1 must be in [0, 1), got 1");
   EXPECT_THROW_MSG(SGD(make_params(9), SGDOptions{0.1, 0, 0, true}), "[SGD] nesterov needs momentum > 0");
   EXPECT_THROW_MSG(SGD(NamedTensors{}), "[optimizer] got an empty parameter list");
