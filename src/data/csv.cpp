@@ -445,7 +445,7 @@ TabularData read_csv(const std::string& path, const CsvOptions& options) {
   return encode_table(read_csv_table(path, {options.delimiter, options.header}), options, nullptr);
 }
 
-TabularData read_csv(const std::string& path, const CsvSchema& schema, const CsvOptions& options) {
+TabularData read_csv_with_schema(const std::string& path, const CsvSchema& schema, const CsvOptions& options) {
   return encode_table(read_csv_table(path, {options.delimiter, options.header}), options, &schema);
 }
 

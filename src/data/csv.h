@@ -74,11 +74,11 @@ struct CsvOptions {
   char delimiter = ',';
   bool header = true;
   // The target column, by name or by 0-based index; neither: no target (y undefined).
-  std::string target;
-  std::optional<int64_t> target_index;
+  std::string target{};
+  std::optional<int64_t> target_index{};
   TargetType target_type = TargetType::kAuto;
   // Per-column overrides by name (others are kAuto).
-  std::map<std::string, ColumnType> column_types;
+  std::map<std::string, ColumnType> column_types{};
   CategoricalEncoding categorical_encoding = CategoricalEncoding::kOneHot;
   MissingPolicy missing = MissingPolicy::kError;
   // Field values (after trimming spaces) that mean "missing".
@@ -118,7 +118,7 @@ TabularData read_csv(const std::string& path, const CsvOptions& options = {});
 // Reads a file with the columns and encoding of an existing schema (match by column name when
 // the file has a header). A missing target column gives an undefined y (prediction input).
 // Unknown categories or labels are errors naming the line.
-TabularData read_csv(const std::string& path, const CsvSchema& schema, const CsvOptions& options = {});
+TabularData read_csv_with_schema(const std::string& path, const CsvSchema& schema, const CsvOptions& options = {});
 // The same, from an already parsed table. `schema` may be null (infer).
 TabularData encode_table(const CsvTable& table, const CsvOptions& options, const CsvSchema* schema = nullptr);
 

@@ -41,7 +41,7 @@ std::vector<int64_t> resolve_columns(const std::vector<int64_t>& columns, int64_
 }
 
 void check_features(const Tensor& x, int64_t expected, const std::string& type) {
-  FORGE_CHECK(x.size(1) == expected, "[{}] was fitted on {} features, got x with {} ({})", type, expected, x.size(1),
+  FORGE_CHECK(x.size(1) == expected, "[{}] was fitted on {} features, got x of shape {}", type, expected,
               shape_str(x));
 }
 
