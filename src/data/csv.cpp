@@ -111,7 +111,8 @@ CsvTable parse_csv(std::string_view text, const std::string& name, const CsvPars
                     line, column(i), printable(text[i]));
       } else {
         while (i < n && text[i] != delim && !at_line_end(i)) {
-          FORGE_CHECK(text[i] != '"', "[csv] {}:{}:{}: quote inside an unquoted field (quote the whole field and double the quote)",
+          FORGE_CHECK(text[i] != '"',
+                      "[csv] {}:{}:{}: quote inside an unquoted field (quote the whole field and double the quote)",
                       name, line, column(i));
           field += text[i];
           ++i;
@@ -131,8 +132,8 @@ CsvTable parse_csv(std::string_view text, const std::string& name, const CsvPars
       for (size_t c = 0; c < fields.size(); ++c) {
         std::string column_name(trim(fields[c]));
         FORGE_CHECK(!column_name.empty(), "[csv] {}:{}: header column {} has no name", name, record_line, c + 1);
-        FORGE_CHECK(seen.insert(column_name).second, "[csv] {}:{}: header names column '{}' twice", name,
-                    record_line, column_name);
+        FORGE_CHECK(seen.insert(column_name).second, "[csv] {}:{}: header names column '{}' twice", name, record_line,
+                    column_name);
         table.columns.push_back(std::move(column_name));
       }
       expected = fields.size();
@@ -244,7 +245,8 @@ TabularData encode_table(const CsvTable& table, const CsvOptions& options, const
       }
     }
   } else {
-    FORGE_CHECK(options.target.empty() || !options.target_index, "[csv] {}: set target or target_index, not both", file);
+    FORGE_CHECK(options.target.empty() || !options.target_index, "[csv] {}: set target or target_index, not both",
+                file);
     if (!options.target.empty()) target = table.column_index(options.target);
     if (options.target_index) {
       target = *options.target_index;
@@ -263,8 +265,9 @@ TabularData encode_table(const CsvTable& table, const CsvOptions& options, const
       for (int64_t c = 0; c < table.num_columns(); ++c) {
         if (table.columns[static_cast<size_t>(c)] == col.name) found = c;
       }
-      FORGE_CHECK(found >= 0 || col.type == ColumnType::kIgnore, "[csv] {}: column '{}' of the schema is missing (columns: {})",
-                  file, col.name, fmt::join(table.columns, ", "));
+      FORGE_CHECK(found >= 0 || col.type == ColumnType::kIgnore,
+                  "[csv] {}: column '{}' of the schema is missing (columns: {})", file, col.name,
+                  fmt::join(table.columns, ", "));
       source.push_back(found);
     }
   } else {
@@ -305,7 +308,8 @@ TabularData encode_table(const CsvTable& table, const CsvOptions& options, const
     check(target);
     if (!drop) keep.push_back(r);
   }
-  FORGE_CHECK(!keep.empty(), "[csv] {}: no data rows{}", file, table.rows.empty() ? "" : " left after dropping rows with missing values");
+  FORGE_CHECK(!keep.empty(), "[csv] {}: no data rows{}", file,
+              table.rows.empty() ? "" : " left after dropping rows with missing values");
 
   // Resolve types and vocabularies (inference only).
   if (!given) {

@@ -31,10 +31,10 @@ struct CsvParseOptions {
 
 // A parsed CSV file: strings, one row per record.
 struct CsvTable {
-  std::string name;                             // file name, for messages
-  std::vector<std::string> columns;             // header names, or "column_0", "column_1", ...
-  std::vector<std::vector<std::string>> rows;   // each has columns.size() fields
-  std::vector<int64_t> lines;                   // 1-based line on which each row starts
+  std::string name;                            // file name, for messages
+  std::vector<std::string> columns;            // header names, or "column_0", "column_1", ...
+  std::vector<std::vector<std::string>> rows;  // each has columns.size() fields
+  std::vector<int64_t> lines;                  // 1-based line on which each row starts
   int64_t num_rows() const { return static_cast<int64_t>(rows.size()); }
   int64_t num_columns() const { return static_cast<int64_t>(columns.size()); }
   // Index of the column named `name`; throws listing the known names when there is none.
@@ -47,10 +47,10 @@ CsvTable parse_csv(std::string_view text, const std::string& name, const CsvPars
 CsvTable read_csv_table(const std::string& path, const CsvParseOptions& options = {});
 
 enum class ColumnType {
-  kAuto,         // numeric if every present value parses as a number, else categorical
+  kAuto,  // numeric if every present value parses as a number, else categorical
   kNumeric,
   kCategorical,
-  kIgnore,       // left out of x
+  kIgnore,  // left out of x
 };
 enum class CategoricalEncoding {
   kOneHot,  // one 0/1 column per category, named "column=category"
@@ -105,8 +105,8 @@ struct CsvSchema {
 };
 
 struct TabularData {
-  Tensor x;  // [N, F] float32
-  Tensor y;  // [N] int64 class ids or [N] float32 values; undefined without a target
+  Tensor x;                                // [N, F] float32
+  Tensor y;                                // [N] int64 class ids or [N] float32 values; undefined without a target
   std::vector<std::string> feature_names;  // F names
   std::vector<std::string> label_names;    // class names (classification)
   CsvSchema schema;

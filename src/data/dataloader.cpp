@@ -89,8 +89,8 @@ void DataLoader::worker_loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     work_cv_.wait(lock, [&] {
-      return stop_ || (started_ && produced_ < num_batches() &&
-                       produced_ - consumed_ < static_cast<int64_t>(options_.prefetch));
+      return stop_ ||
+             (started_ && produced_ < num_batches() && produced_ - consumed_ < static_cast<int64_t>(options_.prefetch));
     });
     if (stop_) return;
     const int64_t b = produced_++;

@@ -81,8 +81,7 @@ TensorDataset::TensorDataset(Tensor x, Tensor y) {
 }
 
 Example TensorDataset::get(int64_t index) const {
-  FORGE_CHECK(index >= 0 && index < size_, "[dataset] index {} out of range for a data set of size {}", index,
-              size_);
+  FORGE_CHECK(index >= 0 && index < size_, "[dataset] index {} out of range for a data set of size {}", index, size_);
   return {x_.select(0, index), y_.defined() ? y_.select(0, index) : Tensor()};
 }
 
@@ -100,8 +99,7 @@ Subset::Subset(DatasetPtr base, std::vector<int64_t> indices) : base_(std::move(
 }
 
 Example Subset::get(int64_t index) const {
-  FORGE_CHECK(index >= 0 && index < size(), "[dataset] index {} out of range for a data set of size {}", index,
-              size());
+  FORGE_CHECK(index >= 0 && index < size(), "[dataset] index {} out of range for a data set of size {}", index, size());
   return base_->get(indices_[static_cast<size_t>(index)]);
 }
 
@@ -135,7 +133,8 @@ std::vector<std::shared_ptr<Subset>> split(const DatasetPtr& dataset, const std:
     cumulative += fractions[k];
     const int64_t end =
         k + 1 == fractions.size() ? n : std::min<int64_t>(n, static_cast<int64_t>(std::llround(cumulative * n)));
-    parts.push_back(std::make_shared<Subset>(dataset, std::vector<int64_t>(order.begin() + start, order.begin() + end)));
+    parts.push_back(
+        std::make_shared<Subset>(dataset, std::vector<int64_t>(order.begin() + start, order.begin() + end)));
     start = end;
   }
   return parts;

@@ -23,8 +23,9 @@ struct Entry {
 
 std::string path_in(const std::string& name, const Entry& entry, const std::string& dir, const std::string& file) {
   const std::string path = (std::filesystem::path(dir) / file).string();
-  FORGE_CHECK(std::filesystem::exists(path), "[datasets] {} needs the Debian package {}: apt-get install {} ({} not found)",
-              name, entry.package, entry.package, path);
+  FORGE_CHECK(std::filesystem::exists(path),
+              "[datasets] {} needs the Debian package {}: apt-get install {} ({} not found)", name, entry.package,
+              entry.package, path);
   return path;
 }
 
@@ -49,7 +50,8 @@ void fill(const CsvTable& table, int64_t features, int64_t target, bool classifi
   float* x = out.x.data<float>();
   for (int64_t i = 0; i < n; ++i) {
     const auto& row = table.rows[static_cast<size_t>(i)];
-    for (int64_t j = 0; j < features; ++j) x[i * features + j] = to_float(row[static_cast<size_t>(j)], table.name, table.lines[static_cast<size_t>(i)]);
+    for (int64_t j = 0; j < features; ++j)
+      x[i * features + j] = to_float(row[static_cast<size_t>(j)], table.name, table.lines[static_cast<size_t>(i)]);
   }
   if (target < 0) return;
   out.y = empty({n}, classification ? DType::kI64 : DType::kF32);
@@ -97,7 +99,8 @@ BuiltinDataset load_sklearn_csv(const std::string& name, const std::string& path
 const std::map<std::string, Entry>& registry() {
   static const std::map<std::string, Entry> entries = [] {
     std::map<std::string, Entry> m;
-    const auto sklearn = [&](const std::string& name, std::function<BuiltinDataset(const std::string&, const std::string&)> load) {
+    const auto sklearn = [&](const std::string& name,
+                             std::function<BuiltinDataset(const std::string&, const std::string&)> load) {
       m[name] = Entry{kSklearnPackage, kSklearnDir, std::move(load)};
     };
     sklearn("iris", [](const std::string& name, const std::string& dir) {
@@ -138,8 +141,8 @@ const std::map<std::string, Entry>& registry() {
     });
     sklearn("digits", [](const std::string& name, const std::string& dir) {
       const CsvTable table = read_text_table(path_in(name, registry().at(name), dir, "digits.csv.gz"), ',');
-      FORGE_CHECK(table.num_columns() == 65, "[datasets] digits: expected 64 pixels and a label per row, got {} columns",
-                  table.num_columns());
+      FORGE_CHECK(table.num_columns() == 65,
+                  "[datasets] digits: expected 64 pixels and a label per row, got {} columns", table.num_columns());
       BuiltinDataset out;
       out.name = name;
       fill(table, 64, 64, true, out);

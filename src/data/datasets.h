@@ -12,8 +12,8 @@ namespace forge {
 
 struct BuiltinDataset {
   std::string name;
-  Tensor x;  // [N, F] float32 (the training split when the data set has an official test split)
-  Tensor y;  // [N] int64 class ids (classification) or float32 values (regression: diabetes)
+  Tensor x;               // [N, F] float32 (the training split when the data set has an official test split)
+  Tensor y;               // [N] int64 class ids (classification) or float32 values (regression: diabetes)
   Tensor x_test, y_test;  // the official test split, undefined when there is none
   std::vector<std::string> feature_names;  // F names
   std::vector<std::string> label_names;    // class names (empty for regression)

@@ -25,7 +25,8 @@ Tensor as_matrix(const Tensor& x, const std::string& type) {
   return m.contiguous();
 }
 
-std::vector<int64_t> resolve_columns(const std::vector<int64_t>& columns, int64_t num_features, const std::string& type) {
+std::vector<int64_t> resolve_columns(const std::vector<int64_t>& columns, int64_t num_features,
+                                     const std::string& type) {
   if (columns.empty()) {
     std::vector<int64_t> all(static_cast<size_t>(num_features));
     for (int64_t c = 0; c < num_features; ++c) all[static_cast<size_t>(c)] = c;
@@ -41,8 +42,7 @@ std::vector<int64_t> resolve_columns(const std::vector<int64_t>& columns, int64_
 }
 
 void check_features(const Tensor& x, int64_t expected, const std::string& type) {
-  FORGE_CHECK(x.size(1) == expected, "[{}] was fitted on {} features, got x of shape {}", type, expected,
-              shape_str(x));
+  FORGE_CHECK(x.size(1) == expected, "[{}] was fitted on {} features, got x of shape {}", type, expected, shape_str(x));
 }
 
 std::mutex& registry_mutex() {
@@ -220,8 +220,8 @@ Tensor MinMaxScaler::do_transform(const Tensor& x) const {
 }
 
 json MinMaxScaler::to_json() const {
-  return {{"type", type()}, {"low", low_},     {"high", high_},  {"columns", columns_},
-          {"num_features", num_features_}, {"min", min_}, {"scale", scale_}};
+  return {{"type", type()}, {"low", low_},    {"high", high_}, {"columns", columns_}, {"num_features", num_features_},
+          {"min", min_},    {"scale", scale_}};
 }
 
 TransformPtr MinMaxScaler::from_json(const json& j) {
@@ -303,8 +303,8 @@ Tensor OneHotEncoder::do_transform(const Tensor& x) const {
 
 std::vector<std::string> OneHotEncoder::feature_names(const std::vector<std::string>& input) const {
   FORGE_CHECK(fitted(), "[one_hot_encoder] feature_names() before fit()");
-  FORGE_CHECK(static_cast<int64_t>(input.size()) == num_features_, "[one_hot_encoder] was fitted on {} features, got {} names",
-              num_features_, input.size());
+  FORGE_CHECK(static_cast<int64_t>(input.size()) == num_features_,
+              "[one_hot_encoder] was fitted on {} features, got {} names", num_features_, input.size());
   std::vector<std::string> out;
   for (size_t c = 0; c < input.size(); ++c) {
     auto it = std::find(columns_.begin(), columns_.end(), static_cast<int64_t>(c));
@@ -328,8 +328,8 @@ json OneHotEncoder::to_json() const {
 }
 
 TransformPtr OneHotEncoder::from_json(const json& j) {
-  auto t = std::make_shared<OneHotEncoder>(j.at("columns").get<std::vector<int64_t>>(),
-                                           j.at("ignore_unknown").get<bool>());
+  auto t =
+      std::make_shared<OneHotEncoder>(j.at("columns").get<std::vector<int64_t>>(), j.at("ignore_unknown").get<bool>());
   t->num_features_ = j.at("num_features").get<int64_t>();
   t->categories_ = j.at("categories").get<std::vector<std::vector<double>>>();
   resolve_columns(t->columns_, t->num_features_, t->type());

@@ -45,7 +45,7 @@ class Transform {
   virtual std::vector<std::string> feature_names(const std::vector<std::string>& input) const { return input; }
 
  protected:
-  virtual void do_fit(const Tensor& x) = 0;              // x: contiguous float32 [N, F]
+  virtual void do_fit(const Tensor& x) = 0;                // x: contiguous float32 [N, F]
   virtual Tensor do_transform(const Tensor& x) const = 0;  // x: contiguous float32 [N, F]
 };
 

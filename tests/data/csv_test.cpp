@@ -1,6 +1,7 @@
+#include "data/csv.h"
+
 #include <unistd.h>
 
-#include "data/csv.h"
 #include "data/transforms.h"
 #include "temp_files.h"
 #include "test_util.h"
@@ -67,8 +68,8 @@ TEST(CsvRead, NumericCategoricalOneHotAndTargetLabels) {
   const TabularData d = read_csv(path, {.target = "label"});
   EXPECT_EQ(d.feature_names, (std::vector<std::string>{"age", "color=blue", "color=green", "color=red", "height"}));
   EXPECT_EQ(d.label_names, (std::vector<std::string>{"no", "yes"}));
-  EXPECT_TRUE(test::all_close(d.x, from_vector({30, 0, 0, 1, 1.5f, 40, 0, 1, 0, 1.7f, 50, 0, 0, 1, 1.9f, 20, 1, 0, 0, 1.6f},
-                                               {4, 5})));
+  EXPECT_TRUE(test::all_close(
+      d.x, from_vector({30, 0, 0, 1, 1.5f, 40, 0, 1, 0, 1.7f, 50, 0, 0, 1, 1.9f, 20, 1, 0, 0, 1.6f}, {4, 5})));
   EXPECT_EQ(d.y.dtype(), DType::kI64);
   EXPECT_EQ(d.y.to_vector<int64_t>(), (std::vector<int64_t>{1, 0, 1, 0}));
   EXPECT_TRUE(d.schema.classification);
@@ -77,10 +78,11 @@ TEST(CsvRead, NumericCategoricalOneHotAndTargetLabels) {
 
 TEST(CsvRead, LabelEncodingTargetByIndexAndOverrides) {
   const auto path = write_temp("people.csv", kPeople);
-  const TabularData d = read_csv(path, {.target_index = 0,
-                                        .target_type = TargetType::kRegression,
-                                        .column_types = {{"height", ColumnType::kIgnore}, {"label", ColumnType::kCategorical}},
-                                        .categorical_encoding = CategoricalEncoding::kLabel});
+  const TabularData d =
+      read_csv(path, {.target_index = 0,
+                      .target_type = TargetType::kRegression,
+                      .column_types = {{"height", ColumnType::kIgnore}, {"label", ColumnType::kCategorical}},
+                      .categorical_encoding = CategoricalEncoding::kLabel});
   EXPECT_EQ(d.feature_names, (std::vector<std::string>{"color", "label"}));
   EXPECT_TRUE(test::all_close(d.x, from_vector({2, 1, 1, 0, 2, 1, 0, 0}, {4, 2})));
   EXPECT_EQ(d.y.dtype(), DType::kF32);
@@ -134,17 +136,18 @@ TEST(CsvRead, SchemaReusedForTestFileAndJsonRoundTrip) {
   EXPECT_THROW_MSG(read_csv_with_schema(unknown, schema),
                    "unknown.csv:2: column 'color' has category 'purple' not in the schema (known: blue, green, red)");
   const auto bad_label = write_temp("bad_label.csv", "age,color,height,label\n1,red,2,maybe\n");
-  EXPECT_THROW_MSG(read_csv_with_schema(bad_label, schema), "bad_label.csv:2: target 'label' has label 'maybe' not in the schema");
+  EXPECT_THROW_MSG(read_csv_with_schema(bad_label, schema),
+                   "bad_label.csv:2: target 'label' has label 'maybe' not in the schema");
   const auto missing_col = write_temp("missing_col.csv", "age,height\n1,2\n");
-  EXPECT_THROW_MSG(read_csv_with_schema(missing_col, schema), "column 'color' of the schema is missing (columns: age, height)");
+  EXPECT_THROW_MSG(read_csv_with_schema(missing_col, schema),
+                   "column 'color' of the schema is missing (columns: age, height)");
   EXPECT_THROW_MSG(CsvSchema::from_json(nlohmann::json{{"columns", 3}}), "[csv] invalid schema JSON");
 }
 
 TEST(CsvRead, GzipFilesAreDecompressed) {
   // "a,b\n1,2\n" compressed with gzip -n.
-  const unsigned char gz[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x4b, 0xd4, 0x49,
-                              0xe2, 0x32, 0xd4, 0x31, 0xe2, 0x02, 0x00, 0x7b, 0x07, 0x97, 0x0a, 0x08, 0x00,
-                              0x00, 0x00};
+  const unsigned char gz[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x4b, 0xd4, 0x49, 0xe2,
+                              0x32, 0xd4, 0x31, 0xe2, 0x02, 0x00, 0x7b, 0x07, 0x97, 0x0a, 0x08, 0x00, 0x00, 0x00};
   const auto path = write_temp("small.csv.gz", std::string(reinterpret_cast<const char*>(gz), sizeof(gz)));
   const CsvTable t = read_csv_table(path);
   ASSERT_EQ(t.num_rows(), 1);

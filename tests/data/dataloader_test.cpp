@@ -68,7 +68,8 @@ TEST(Dataset, DefaultGetBatchStacks) {
   EXPECT_EQ(b.x.to_vector<float>()[0], 9.0f);
   EXPECT_EQ(b.x.to_vector<float>()[4], 1.0f);
   EXPECT_EQ(b.y.to_vector<int64_t>(), idx);
-  EXPECT_THROW_MSG(stack_rows({zeros({2}), zeros({3})}), "[stack_rows] example 1 is float32 (3,), example 0 is float32 (2,)");
+  EXPECT_THROW_MSG(stack_rows({zeros({2}), zeros({3})}),
+                   "[stack_rows] example 1 is float32 (3,), example 0 is float32 (2,)");
 }
 
 TEST(Split, DisjointCoveringAndDeterministic) {

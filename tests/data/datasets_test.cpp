@@ -8,12 +8,12 @@ namespace forge {
 namespace {
 
 // Loads a built-in data set, or skips when its Debian package is not installed.
-#define LOAD_OR_SKIP(var, name)                                                                   \
-  const DatasetSource source_##var = dataset_source(name);                                       \
-  if (!std::filesystem::exists(source_##var.directory)) {                                        \
-    GTEST_SKIP() << name << " needs the Debian package " << source_##var.package                 \
-                 << ": apt-get install " << source_##var.package;                               \
-  }                                                                                               \
+#define LOAD_OR_SKIP(var, name)                                                                          \
+  const DatasetSource source_##var = dataset_source(name);                                               \
+  if (!std::filesystem::exists(source_##var.directory)) {                                                \
+    GTEST_SKIP() << name << " needs the Debian package " << source_##var.package << ": apt-get install " \
+                 << source_##var.package;                                                                \
+  }                                                                                                      \
   const BuiltinDataset var = load_dataset(name)
 
 void expect_classes(const BuiltinDataset& d, int64_t n, int64_t f, size_t classes) {
@@ -74,9 +74,11 @@ TEST(Datasets, Digits) {
 }
 
 TEST(Datasets, UnknownAndMissingPackage) {
-  EXPECT_THROW_MSG(load_dataset("mnist-fancy"), "[datasets] unknown data set 'mnist-fancy' (known: breast-cancer, diabetes, digits, iris, wine");
-  EXPECT_THROW_MSG(load_dataset("breast-cancer", "/nonexistent/dir"),
-                   "[datasets] breast-cancer needs the Debian package python3-sklearn: apt-get install python3-sklearn");
+  EXPECT_THROW_MSG(load_dataset("mnist-fancy"),
+                   "[datasets] unknown data set 'mnist-fancy' (known: breast-cancer, diabetes, digits, iris, wine");
+  EXPECT_THROW_MSG(
+      load_dataset("breast-cancer", "/nonexistent/dir"),
+      "[datasets] breast-cancer needs the Debian package python3-sklearn: apt-get install python3-sklearn");
   EXPECT_THROW_MSG(load_dataset("diabetes", "/nonexistent/dir"),
                    "[datasets] diabetes needs the Debian package python3-sklearn: apt-get install python3-sklearn");
 }

@@ -10,8 +10,8 @@ namespace forge::test {
 
 inline std::string temp_dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  auto dir = std::filesystem::temp_directory_path() /
-             (std::string("forge_data_") + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" + info->name());
+  auto dir = std::filesystem::temp_directory_path() / (std::string("forge_data_") + std::to_string(::getpid()) + "_" +
+                                                       info->test_suite_name() + "_" + info->name());
   std::filesystem::create_directories(dir);
   return dir.string();
 }

@@ -34,13 +34,15 @@ TEST(Text, LinesCrlfBlankAndBom) {
 }
 
 TEST(Text, InvalidUtf8NamesLineAndColumn) {
-  const auto path = write_temp("bad.txt", "ok\nfine\nab\xff" "cd\n");
+  const auto path = write_temp("bad.txt",
+                               "ok\nfine\nab\xff"
+                               "cd\n");
   EXPECT_THROW_MSG(read_lines(path), "[text] " + path + ":3:3: invalid UTF-8 (byte 0xff)");
-  EXPECT_EQ(find_invalid_utf8("\xC0\xAF"), 0u);          // overlong '/'
-  EXPECT_EQ(find_invalid_utf8("a\xED\xA0\x80"), 1u);     // UTF-16 surrogate
+  EXPECT_EQ(find_invalid_utf8("\xC0\xAF"), 0u);            // overlong '/'
+  EXPECT_EQ(find_invalid_utf8("a\xED\xA0\x80"), 1u);       // UTF-16 surrogate
   EXPECT_EQ(find_invalid_utf8("ab\xF4\x90\x80\x80"), 2u);  // above U+10FFFF
-  EXPECT_EQ(find_invalid_utf8("x\xE2\x82"), 1u);         // truncated sequence
-  EXPECT_EQ(find_invalid_utf8("\x80"), 0u);              // lone continuation byte
+  EXPECT_EQ(find_invalid_utf8("x\xE2\x82"), 1u);           // truncated sequence
+  EXPECT_EQ(find_invalid_utf8("\x80"), 0u);                // lone continuation byte
   EXPECT_EQ(find_invalid_utf8("€ 𝄞 ok"), std::string_view::npos);
 }
 
@@ -69,7 +71,8 @@ TEST(Image, PngDecodesToChwInUnitRange) {
   // 2x3 RGB image, interleaved HWC: pixel (r, c) = (10 r + c, 100, 255 - c).
   std::vector<unsigned char> pixels;
   for (int r = 0; r < 2; ++r) {
-    for (int c = 0; c < 3; ++c) pixels.insert(pixels.end(), {static_cast<unsigned char>(10 * r + c), 100, static_cast<unsigned char>(255 - c)});
+    for (int c = 0; c < 3; ++c)
+      pixels.insert(pixels.end(), {static_cast<unsigned char>(10 * r + c), 100, static_cast<unsigned char>(255 - c)});
   }
   write_png(path, 3, 2, 3, pixels);
   const Tensor img = load_image(path);

@@ -45,9 +45,12 @@ TEST(Transforms, UnfittedAndShapeErrors) {
   EXPECT_THROW_MSG(TransformedDataset(std::make_shared<TensorDataset>(make_data()), scaler),
                    "[TransformedDataset] transform 'standard_scaler' is not fitted");
   scaler->fit(zeros({3, 2}));
-  EXPECT_THROW_MSG(scaler->transform(zeros({3, 5})), "[standard_scaler] was fitted on 2 features, got x of shape (3,5)");
-  EXPECT_THROW_MSG(scaler->transform(zeros({2, 2, 2})), "[standard_scaler] expects x of shape [N, F] or [N], got (2,2,2)");
-  EXPECT_THROW_MSG(StandardScaler({5}).fit(zeros({3, 2})), "[standard_scaler] column 5 out of range for x with 2 features");
+  EXPECT_THROW_MSG(scaler->transform(zeros({3, 5})),
+                   "[standard_scaler] was fitted on 2 features, got x of shape (3,5)");
+  EXPECT_THROW_MSG(scaler->transform(zeros({2, 2, 2})),
+                   "[standard_scaler] expects x of shape [N, F] or [N], got (2,2,2)");
+  EXPECT_THROW_MSG(StandardScaler({5}).fit(zeros({3, 2})),
+                   "[standard_scaler] column 5 out of range for x with 2 features");
   EXPECT_THROW_MSG(MinMaxScaler(1, 0), "[min_max_scaler] feature range must have low < high, got [1, 0]");
   // A constant column is left unscaled (scale 1) instead of dividing by zero.
   const Tensor out = StandardScaler().fit_transform(full({3, 1}, 7.0));
@@ -81,19 +84,21 @@ TEST(Transforms, OneHotAndLabelEncoders) {
   EXPECT_THROW_MSG(le.decode(3), "[label_encoder] class id 3 out of range [0, 3)");
   // Numeric labels sort numerically; as a Transform it maps a column of values to ids.
   LabelEncoder numeric;
-  EXPECT_TRUE(test::all_close(numeric.fit_transform(from_vector({10, 9, 100, 9}, {4})), from_vector({1, 0, 2, 0}, {4})));
+  EXPECT_TRUE(
+      test::all_close(numeric.fit_transform(from_vector({10, 9, 100, 9}, {4})), from_vector({1, 0, 2, 0}, {4})));
   EXPECT_EQ(numeric.classes(), (std::vector<std::string>{"9", "10", "100"}));
 }
 
 TEST(Transforms, PipelineJsonRoundTrip) {
-  auto pipeline = std::make_shared<Pipeline>(
-      TransformList{std::make_shared<OneHotEncoder>(std::vector<int64_t>{0}), std::make_shared<StandardScaler>(),
-                    std::make_shared<MinMaxScaler>(0, 2)});
+  auto pipeline = std::make_shared<Pipeline>(TransformList{std::make_shared<OneHotEncoder>(std::vector<int64_t>{0}),
+                                                           std::make_shared<StandardScaler>(),
+                                                           std::make_shared<MinMaxScaler>(0, 2)});
   const Tensor x = from_vector({0, 1.5f, 1, -2, 0, 3, 2, 8}, {4, 2});
   pipeline->fit(x);
   const Tensor expected = pipeline->transform(x);
   EXPECT_EQ(expected.shape(), (Shape{4, 4}));
-  EXPECT_EQ(pipeline->feature_names({"kind", "size"}), (std::vector<std::string>{"kind=0", "kind=1", "kind=2", "size"}));
+  EXPECT_EQ(pipeline->feature_names({"kind", "size"}),
+            (std::vector<std::string>{"kind=0", "kind=1", "kind=2", "size"}));
   const std::string saved = pipeline->to_json().dump();
   const TransformPtr loaded = transform_from_json(json::parse(saved));
   EXPECT_EQ(loaded->type(), "pipeline");
@@ -106,8 +111,10 @@ TEST(Transforms, PipelineJsonRoundTrip) {
 
   EXPECT_THROW_MSG(transform_from_json(json{{"type", "pii_mask"}}),
                    "[transform_from_json] unknown transform type 'pii_mask' (known: label_encoder, min_max_scaler");
-  EXPECT_THROW_MSG(transform_from_json(json{{"type", "standard_scaler"}}), "[transform_from_json] invalid standard_scaler JSON");
-  EXPECT_THROW_MSG(transform_from_json(json::array()), "[transform_from_json] expected an object with a \"type\" string");
+  EXPECT_THROW_MSG(transform_from_json(json{{"type", "standard_scaler"}}),
+                   "[transform_from_json] invalid standard_scaler JSON");
+  EXPECT_THROW_MSG(transform_from_json(json::array()),
+                   "[transform_from_json] expected an object with a \"type\" string");
   json bad = pipeline->steps()[1]->to_json();
   bad["mean"] = {1.0};
   EXPECT_THROW_MSG(transform_from_json(bad), "standard_scaler has 4 columns but 1 means and 4 scales");
