@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "data/dataloader.h"
 #include "test_util.h"
 
 namespace forge {
@@ -136,6 +137,31 @@ TEST(Transforms, RegisteredCustomTransform) {
   register_transform("add_one", [](const json&) { return std::make_shared<AddOne>(); });
   const TransformPtr p = transform_from_json(Pipeline({std::make_shared<AddOne>()}).to_json());
   EXPECT_TRUE(test::all_close(p->transform(zeros({1, 2})), ones({1, 2})));
+}
+
+}  // namespace
+}  // namespace forge
+
+namespace forge {
+namespace {
+
+TEST(Transforms, TransformedSplitThroughPrefetchingLoader) {
+  auto data = std::make_shared<TensorDataset>(from_vector({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, {6, 2}),
+                                              arange(0, 6, 1, DType::kI64));
+  auto parts = split(data, {0.5, 0.5}, 3);
+  auto scaler = std::make_shared<MinMaxScaler>();
+  scaler->fit(*parts[0]);
+  DataLoader loader(std::make_shared<TransformedDataset>(parts[0], scaler),
+                    {.batch_size = 2, .shuffle = true, .prefetch = 1});
+  float lo = 1e9f, hi = -1e9f;
+  int64_t rows = 0;
+  for (const Example& batch : loader.epoch(0)) {
+    for (float v : batch.x.to_vector<float>()) lo = std::min(lo, v), hi = std::max(hi, v);
+    rows += batch.x.size(0);
+  }
+  EXPECT_EQ(rows, 3);
+  EXPECT_FLOAT_EQ(lo, 0.0f);  // the train split spans exactly [0, 1] after its own min-max fit
+  EXPECT_FLOAT_EQ(hi, 1.0f);
 }
 
 }  // namespace
