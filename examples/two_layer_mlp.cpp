@@ -4,11 +4,12 @@
 //
 //   ./build/example_two_layer_mlp              # first 64 Fashion-MNIST images when installed
 //   ./build/example_two_layer_mlp --synthetic  # a deterministic random batch
+#include "two_layer_mlp.h"
+
 #include <cstring>
 #include <iostream>
 
 #include "data/fashion_mnist.h"
-#include "two_layer_mlp.h"
 
 int main(int argc, char** argv) {
   using namespace forge;

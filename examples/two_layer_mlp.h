@@ -2,12 +2,12 @@
 // The check behind examples/two_layer_mlp.cpp (and tests/examples/): the seeds' two-layer network
 // trained for a few SGD steps twice from identical weights, once through autograd and once with
 // the hand-written backward pass, comparing every gradient and loss along the way.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "forge.h"
 #include "models/two_layer_mlp.h"

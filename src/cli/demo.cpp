@@ -1,10 +1,10 @@
 // `forge demo`: trains the seeds' two-layer network (784 -> 128 ReLU -> 10) on Fashion-MNIST
 // with minibatch SGD and reports test accuracy. A hand-rolled loop until src/train/ lands.
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstring>
 #include <iostream>
-
-#include <fmt/format.h>
 
 #include "autograd/grad_mode.h"
 #include "cli/commands.h"
@@ -62,8 +62,8 @@ void run_demo(const DemoOptions& opt) {
   const int64_t n = data.train_images.size(0);
   FORGE_CHECK(opt.batch_size <= n, "[demo] --batch-size {} exceeds the {} training images", opt.batch_size, n);
   const int64_t steps = n / opt.batch_size;  // the last partial batch is dropped
-  fmt::print("Fashion-MNIST: {} train / {} test images; 784 -> 128 ReLU -> 10, SGD lr {}, batch {}, {} thread(s)\n",
-             n, data.test_images.size(0), opt.lr, opt.batch_size, opt.threads);
+  fmt::print("Fashion-MNIST: {} train / {} test images; 784 -> 128 ReLU -> 10, SGD lr {}, batch {}, {} thread(s)\n", n,
+             data.test_images.size(0), opt.lr, opt.batch_size, opt.threads);
 
   Generator gen(opt.seed);
   const auto model = models::TwoLayerMlp::init(784, 128, 10, gen);

@@ -36,10 +36,10 @@ void load_split(const std::string& dir, const char* images_stem, const char* lab
   const std::string labels_path = require_file(dir, labels_stem);
   const Tensor raw_images = load_idx(images_path);
   const Tensor raw_labels = load_idx(labels_path);
-  FORGE_CHECK(raw_images.dtype() == DType::kU8 && raw_images.dim() == 3 && raw_images.size(1) == 28 &&
-                  raw_images.size(2) == 28,
-              "[fashion_mnist] {}: expected uint8 images (N,28,28), got {} {}", images_path,
-              dtype_name(raw_images.dtype()), shape_str(raw_images));
+  FORGE_CHECK(
+      raw_images.dtype() == DType::kU8 && raw_images.dim() == 3 && raw_images.size(1) == 28 && raw_images.size(2) == 28,
+      "[fashion_mnist] {}: expected uint8 images (N,28,28), got {} {}", images_path, dtype_name(raw_images.dtype()),
+      shape_str(raw_images));
   FORGE_CHECK(raw_labels.dtype() == DType::kU8 && raw_labels.dim() == 1 && raw_labels.size(0) == raw_images.size(0),
               "[fashion_mnist] {}: expected {} uint8 labels, got {} {}", labels_path, raw_images.size(0),
               dtype_name(raw_labels.dtype()), shape_str(raw_labels));

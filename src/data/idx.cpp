@@ -17,8 +17,8 @@ struct IdxType {
   size_t bytes;  // per element in the file
   DType dtype;   // in memory (Forge has no int8/int16: they widen to int32)
 };
-constexpr IdxType kTypes[] = {{0x08, "uint8", 1, DType::kU8},   {0x09, "int8", 1, DType::kI32},
-                              {0x0B, "int16", 2, DType::kI32},  {0x0C, "int32", 4, DType::kI32},
+constexpr IdxType kTypes[] = {{0x08, "uint8", 1, DType::kU8},    {0x09, "int8", 1, DType::kI32},
+                              {0x0B, "int16", 2, DType::kI32},   {0x0C, "int32", 4, DType::kI32},
                               {0x0D, "float32", 4, DType::kF32}, {0x0E, "float64", 8, DType::kF64}};
 
 uint64_t read_be(const uint8_t* p, size_t bytes) {
@@ -49,8 +49,8 @@ Tensor parse_idx(const uint8_t* bytes, size_t size, const std::string& file) {
   const size_t ndims = bytes[3];
   FORGE_CHECK(ndims >= 1, "[idx] {}: header declares 0 dimensions", file);
   const size_t header = 4 + 4 * ndims;
-  FORGE_CHECK(size >= header, "[idx] {}: header declares {} dimensions but the file ends after {} bytes", file,
-              ndims, size);
+  FORGE_CHECK(size >= header, "[idx] {}: header declares {} dimensions but the file ends after {} bytes", file, ndims,
+              size);
   Shape shape(ndims);
   uint64_t numel = 1;
   for (size_t d = 0; d < ndims; ++d) {
@@ -62,8 +62,8 @@ Tensor parse_idx(const uint8_t* bytes, size_t size, const std::string& file) {
   }
   const uint64_t expected = numel * type->bytes;
   const uint64_t found = size - header;
-  FORGE_CHECK(found == expected, "[idx] {}: expected {} bytes of data, found {} (header shape {}, {})", file,
-              expected, found, shape_str(shape), type->name);
+  FORGE_CHECK(found == expected, "[idx] {}: expected {} bytes of data, found {} (header shape {}, {})", file, expected,
+              found, shape_str(shape), type->name);
 
   Tensor out = empty(shape, type->dtype);
   const uint8_t* src = bytes + header;

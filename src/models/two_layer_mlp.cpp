@@ -47,8 +47,8 @@ Tensor checked_labels(const Tensor& logits, const Tensor& labels, const char* op
   const std::vector<int64_t> values = ids.to_vector<int64_t>();
   const int64_t classes = logits.size(1);
   for (size_t i = 0; i < values.size(); ++i) {
-    FORGE_CHECK(values[i] >= 0 && values[i] < classes, "[{}] label {} at row {} is outside [0, {})", op, values[i],
-                i, classes);
+    FORGE_CHECK(values[i] >= 0 && values[i] < classes, "[{}] label {} at row {} is outside [0, {})", op, values[i], i,
+                classes);
   }
   return ids;
 }
@@ -71,8 +71,8 @@ MlpGradients manual_gradients(const TwoLayerMlp& m, const Tensor& x_in, const Te
   NoGradGuard no_grad;
   const Tensor x = x_in.detach().to(DType::kF32);
   const Tensor w1 = m.w1.detach(), b1 = m.b1.detach(), w2 = m.w2.detach(), b2 = m.b2.detach();
-  FORGE_CHECK(x.dim() == 2 && x.size(1) == w1.size(1), "[two_layer_mlp] input must be [batch, {}], got {}",
-              w1.size(1), shape_str(x));
+  FORGE_CHECK(x.dim() == 2 && x.size(1) == w1.size(1), "[two_layer_mlp] input must be [batch, {}], got {}", w1.size(1),
+              shape_str(x));
   const auto batch = static_cast<double>(x.size(0));
   // Forward.
   const Tensor z1 = matmul(x, w1.t()) + b1;  // [B, H]
@@ -87,20 +87,19 @@ MlpGradients manual_gradients(const TwoLayerMlp& m, const Tensor& x_in, const Te
   MlpGradients g;
   g.loss = -sum(y * (shifted - log(s))).item() / batch;
   // Backward: dL/dz2 = (p - y) / B, then the chain rule through each matmul.
-  const Tensor dz2 = (p - y) / batch;      // [B, C]
-  g.w2 = matmul(dz2.t(), h);               // [C, H]
-  g.b2 = sum(dz2, {0});                    // [C]
-  const Tensor dh = matmul(dz2, w2);       // [B, H]
-  const Tensor dz1 = dh * gt(z1, 0.0);     // ReLU passes the gradient where z1 > 0
-  g.w1 = matmul(dz1.t(), x);               // [H, in]
-  g.b1 = sum(dz1, {0});                    // [H]
+  const Tensor dz2 = (p - y) / batch;   // [B, C]
+  g.w2 = matmul(dz2.t(), h);            // [C, H]
+  g.b2 = sum(dz2, {0});                 // [C]
+  const Tensor dh = matmul(dz2, w2);    // [B, H]
+  const Tensor dz1 = dh * gt(z1, 0.0);  // ReLU passes the gradient where z1 > 0
+  g.w1 = matmul(dz1.t(), x);            // [H, in]
+  g.b1 = sum(dz1, {0});                 // [H]
   return g;
 }
 
 void sgd_update(const TwoLayerMlp& m, const Tensors& grads, double lr) {
   const Tensors params = m.parameters();
-  FORGE_CHECK(grads.size() == params.size(), "[sgd_update] expected {} gradients, got {}", params.size(),
-              grads.size());
+  FORGE_CHECK(grads.size() == params.size(), "[sgd_update] expected {} gradients, got {}", params.size(), grads.size());
   NoGradGuard no_grad;
   for (size_t i = 0; i < params.size(); ++i) {
     FORGE_CHECK(grads[i].defined(), "[sgd_update] gradient {} is undefined", i);

@@ -1,3 +1,5 @@
+#include "data/idx.h"
+
 #include <zlib.h>
 
 #include <cstdio>
@@ -5,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "data/idx.h"
 #include "formats/gzip.h"
 #include "test_util.h"
 
@@ -126,7 +127,8 @@ TEST_F(Idx, BadMagic) {
 TEST_F(Idx, TruncatedAndWrongDims) {
   Bytes b = images();
   b.resize(b.size() - 5);
-  EXPECT_THROW_MSG(load_idx(write("cut.idx", b)), "[idx] " + dir_.string() + "/cut.idx: expected 12 bytes of data, found 7");
+  EXPECT_THROW_MSG(load_idx(write("cut.idx", b)),
+                   "[idx] " + dir_.string() + "/cut.idx: expected 12 bytes of data, found 7");
   // The same truncation inside a valid gzip stream.
   EXPECT_THROW_MSG(load_idx(write("cut.idx.gz", gzip_bytes(b))), "cut.idx.gz: expected 12 bytes of data, found 7");
   // Header claims more dimensions than the file holds.
@@ -134,7 +136,8 @@ TEST_F(Idx, TruncatedAndWrongDims) {
   // Wrong dims: data left over is as wrong as data missing.
   Bytes extra = idx_header(0x08, {3, 2, 1});
   for (int i = 0; i < 12; ++i) extra.push_back(0);
-  EXPECT_THROW_MSG(load_idx(write("dims.idx", extra)), "expected 6 bytes of data, found 12 (header shape (3,2,1), uint8)");
+  EXPECT_THROW_MSG(load_idx(write("dims.idx", extra)),
+                   "expected 6 bytes of data, found 12 (header shape (3,2,1), uint8)");
   Bytes f32 = idx_header(0x0D, {2});
   f32.insert(f32.end(), {0, 0, 0, 0, 0, 0, 0});
   EXPECT_THROW_MSG(load_idx(write("f32.idx", f32)), "expected 8 bytes of data, found 7");
@@ -152,7 +155,9 @@ TEST_F(Idx, BrokenGzip) {
   EXPECT_THROW_MSG(load_idx(write("tail.gz", garbage)), "1 bytes of trailing garbage");
 }
 
-TEST_F(Idx, MissingFile) { EXPECT_THROW_MSG(load_idx("/nonexistent/train.idx"), "[file] cannot open /nonexistent/train.idx"); }
+TEST_F(Idx, MissingFile) {
+  EXPECT_THROW_MSG(load_idx("/nonexistent/train.idx"), "[file] cannot open /nonexistent/train.idx");
+}
 
 }  // namespace
 }  // namespace forge

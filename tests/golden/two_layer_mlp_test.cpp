@@ -1,7 +1,8 @@
 // PyTorch parity for models/two_layer_mlp: cross-entropy, and the network's loss and gradients
 // both through autograd and through the hand-written backward pass.
-#include "golden/golden.h"
 #include "models/two_layer_mlp.h"
+
+#include "golden/golden.h"
 
 namespace forge {
 namespace {

@@ -80,7 +80,8 @@ TEST(TwoLayerMlp, Errors) {
   EXPECT_THROW_MSG(models::softmax_cross_entropy(logits, from_vector<int64_t>({1, 0}, {2})),
                    "labels must be 1-d [batch] matching logits (3,4), got (2,)");
   EXPECT_THROW_MSG(models::softmax_cross_entropy(logits, zeros({3})), "labels must be integers, got float32");
-  EXPECT_THROW_MSG(models::softmax_cross_entropy(zeros({4}), zeros({4})), "logits must be 2-d [batch, classes], got (4,)");
+  EXPECT_THROW_MSG(models::softmax_cross_entropy(zeros({4}), zeros({4})),
+                   "logits must be 2-d [batch, classes], got (4,)");
   Generator gen(6);
   const auto m = models::TwoLayerMlp::init(6, 4, 3, gen);
   EXPECT_THROW_MSG(m.forward(zeros({2, 5})), "[linear] input has 5 features");
