@@ -7,7 +7,7 @@ namespace forge::cli {
 // at start-up, and spinning waiters collapse when two threads share one physical core.
 void ensure_passive_openmp(int argc, char** argv);
 
-// `forge demo`: trains the two-layer network on Fashion-MNIST-like data.
+// `forge demo`: trains the two-layer network on Fashion-MNIST (see cli/demo.cpp).
 void register_demo(CLI::App& app);
 
 }  // namespace forge::cli
