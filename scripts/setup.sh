@@ -13,8 +13,10 @@ packages=(
   nlohmann-json3-dev libfmt-dev libcli11-dev    # JSON headers, formatting, command line
   libspdlog-dev libtomlplusplus-dev             # logging, TOML configs
   zlib1g-dev                                    # gzip'd data files (IDX)
+  libstb-dev                                    # PNG/JPEG decoding (stb_image)
   libgtest-dev libgmock-dev libbenchmark-dev    # tests and benchmarks
   dataset-fashion-mnist                         # data for `forge demo` and the examples
+  python3-sklearn                               # its bundled CSVs: iris, wine, breast-cancer, diabetes, digits
 )
 dev_packages=(python3-torch python3-numpy)
 
