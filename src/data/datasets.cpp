@@ -6,6 +6,7 @@
 #include <map>
 
 #include "data/csv.h"
+#include "data/fashion_mnist.h"
 #include "data/gzip.h"
 
 namespace forge {
@@ -152,6 +153,25 @@ const std::map<std::string, Entry>& registry() {
       for (int k = 0; k < 10; ++k) out.label_names.push_back(std::to_string(k));
       return out;
     });
+    m["fashion-mnist"] =
+        Entry{"dataset-fashion-mnist", kFashionMnistDir, [](const std::string& name, const std::string& dir) {
+                const Entry& entry = registry().at(name);
+                FORGE_CHECK(fashion_mnist_available(dir),
+                            "[datasets] {} needs the Debian package {}: apt-get install {} (files not found in {})",
+                            name, entry.package, entry.package, dir);
+                FashionMnist data = load_fashion_mnist(dir);
+                BuiltinDataset out;
+                out.x = data.train_images;
+                out.y = data.train_labels;
+                out.x_test = data.test_images;
+                out.y_test = data.test_labels;
+                for (int r = 0; r < 28; ++r) {
+                  for (int c = 0; c < 28; ++c) out.feature_names.push_back(fmt::format("pixel_{}_{}", r, c));
+                }
+                out.label_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                   "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+                return out;
+              }};
     return m;
   }();
   return entries;

@@ -1,6 +1,9 @@
 #pragma once
 // Built-in real data sets, read from the files Debian packages install (no downloads):
 //   iris, wine, breast-cancer, diabetes, digits   python3-sklearn  (sklearn/datasets/data/)
+//   fashion-mnist                                 dataset-fashion-mnist (/usr/share/datasets/)
+//     x: [60000, 784] float32 in [0, 1] (28x28 images, row-major), x_test/y_test: the 10000
+//     official test images
 // A missing package gives an error with the exact install line, e.g.
 //   "[datasets] iris needs the Debian package python3-sklearn: apt-get install python3-sklearn"
 #include <string>

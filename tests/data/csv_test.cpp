@@ -153,7 +153,11 @@ TEST(CsvRead, GzipFilesAreDecompressed) {
   ASSERT_EQ(t.num_rows(), 1);
   EXPECT_EQ(t.rows[0], (std::vector<std::string>{"1", "2"}));
   const auto truncated = write_temp("trunc.csv.gz", std::string(reinterpret_cast<const char*>(gz), 15));
-  EXPECT_THROW_MSG(read_csv_table(truncated), "[gzip] " + truncated + ": corrupt or truncated gzip data");
+  EXPECT_THROW_MSG(read_csv_table(truncated), "[gzip] " + truncated + ": compressed data is truncated");
+  std::string flipped(reinterpret_cast<const char*>(gz), sizeof(gz));
+  flipped[20] = static_cast<char>(flipped[20] ^ 0xff);  // damage the CRC
+  const auto corrupt = write_temp("corrupt.csv.gz", flipped);
+  EXPECT_THROW_MSG(read_csv_table(corrupt), "[gzip] " + corrupt + ": corrupt data: incorrect data check");
 }
 
 }  // namespace

@@ -73,12 +73,30 @@ TEST(Datasets, Digits) {
   EXPECT_EQ(*std::max_element(x.begin(), x.end()), 16.0f);
 }
 
+TEST(Datasets, FashionMnist) {
+  const DatasetSource source = dataset_source("fashion-mnist");
+  if (!std::filesystem::exists(source.directory)) {
+    GTEST_SKIP()
+        << "fashion-mnist needs the Debian package dataset-fashion-mnist: apt-get install dataset-fashion-mnist";
+  }
+  const BuiltinDataset d = load_dataset("fashion-mnist");
+  expect_classes(d, 60000, 784, 10);
+  EXPECT_EQ(d.x_test.shape(), (Shape{10000, 784}));
+  EXPECT_EQ(d.y_test.shape(), (Shape{10000}));
+  EXPECT_EQ(d.label_names[9], "Ankle boot");
+  EXPECT_EQ(d.feature_names[29], "pixel_1_1");
+}
+
 TEST(Datasets, UnknownAndMissingPackage) {
-  EXPECT_THROW_MSG(load_dataset("mnist-fancy"),
-                   "[datasets] unknown data set 'mnist-fancy' (known: breast-cancer, diabetes, digits, iris, wine");
+  EXPECT_THROW_MSG(
+      load_dataset("mnist-fancy"),
+      "[datasets] unknown data set 'mnist-fancy' (known: breast-cancer, diabetes, digits, fashion-mnist, iris, wine");
   EXPECT_THROW_MSG(
       load_dataset("breast-cancer", "/nonexistent/dir"),
       "[datasets] breast-cancer needs the Debian package python3-sklearn: apt-get install python3-sklearn");
+  EXPECT_THROW_MSG(load_dataset("fashion-mnist", "/nonexistent/dir"),
+                   "[datasets] fashion-mnist needs the Debian package dataset-fashion-mnist: "
+                   "apt-get install dataset-fashion-mnist");
   EXPECT_THROW_MSG(load_dataset("diabetes", "/nonexistent/dir"),
                    "[datasets] diabetes needs the Debian package python3-sklearn: apt-get install python3-sklearn");
 }
