@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cctype>
 #include <cstring>
 
 #include "autograd/grad_mode.h"
@@ -61,8 +62,7 @@ std::string snake(const std::string& type) {
   for (size_t i = 0; i < type.size(); ++i) {
     const char c = type[i];
     if (std::isupper(static_cast<unsigned char>(c))) {
-      const bool prev_lower = i > 0 && (std::islower(static_cast<unsigned char>(type[i - 1])) ||
-                                        std::isdigit(static_cast<unsigned char>(type[i - 1])));
+      const bool prev_lower = i > 0 && std::islower(static_cast<unsigned char>(type[i - 1]));
       const bool next_lower = i + 1 < type.size() && std::islower(static_cast<unsigned char>(type[i + 1]));
       if (i > 0 && (prev_lower || (next_lower && std::isupper(static_cast<unsigned char>(type[i - 1])))))
         out += '_';
