@@ -1,9 +1,9 @@
 #include "train/model.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <cctype>
 #include <cstring>
 
 #include "autograd/grad_mode.h"
@@ -69,8 +69,7 @@ std::string snake(const std::string& type) {
     if (std::isupper(static_cast<unsigned char>(c))) {
       const bool prev_lower = i > 0 && std::islower(static_cast<unsigned char>(type[i - 1]));
       const bool next_lower = i + 1 < type.size() && std::islower(static_cast<unsigned char>(type[i + 1]));
-      if (i > 0 && (prev_lower || (next_lower && std::isupper(static_cast<unsigned char>(type[i - 1])))))
-        out += '_';
+      if (i > 0 && (prev_lower || (next_lower && std::isupper(static_cast<unsigned char>(type[i - 1]))))) out += '_';
       out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     } else {
       out += c;
@@ -171,8 +170,7 @@ History Model::fit(const DatasetPtr& train, const FitOptions& options) {
               "[fit] validation_split must be in [0, 1), got {}", options.validation_split);
   FORGE_CHECK(options.initial_epoch >= 0, "[fit] initial_epoch must be >= 0, got {}", options.initial_epoch);
   for (const auto& [cls, w] : options.class_weight)
-    FORGE_CHECK(w >= 0 && std::isfinite(w), "[fit] class_weight for class {} must be finite and >= 0, got {}", cls,
-                w);
+    FORGE_CHECK(w >= 0 && std::isfinite(w), "[fit] class_weight for class {} must be finite and >= 0, got {}", cls, w);
 
   DatasetPtr train_data = train;
   DatasetPtr val_data = options.validation_data;

@@ -1,6 +1,7 @@
+#include "nn/factory.h"
+
 #include <gtest/gtest.h>
 
-#include "nn/factory.h"
 #include "nn/layers/conv.h"
 #include "nn/layers/core.h"
 #include "test_util.h"

@@ -67,7 +67,8 @@ TEST(Model, CompileErrors) {
   EXPECT_THROW_MSG(m.optimizer(), "not compiled");
   EXPECT_THROW_MSG(m.compile(test::compile_opts({{"name", "adam"}}, "cross_entropy")),
                    "unknown loss 'cross_entropy'; valid losses: mse, mae, huber, binary_crossentropy");
-  EXPECT_THROW_MSG(m.compile(test::compile_opts({{"name", "adamax"}})), "unknown optimizer 'adamax'; valid optimizers: sgd");
+  EXPECT_THROW_MSG(m.compile(test::compile_opts({{"name", "adamax"}})),
+                   "unknown optimizer 'adamax'; valid optimizers: sgd");
   EXPECT_THROW_MSG(m.compile(test::compile_opts({{"name", "sgd"}, {"betas", 1}})),
                    "[optimizer] sgd: unknown option 'betas'; valid options: name, lr, learning_rate, momentum");
   EXPECT_THROW_MSG(m.compile(test::compile_opts({{"name", "adam"}, {"lr", "big"}})), "option 'lr' must be a number");
@@ -76,12 +77,14 @@ TEST(Model, CompileErrors) {
     auto o = test::compile_opts();
     o.schedule = {{"name", "cosine"}};
     return o;
-  }()), "missing required option 'total_steps'");
+  }()),
+                   "missing required option 'total_steps'");
   EXPECT_THROW_MSG(m.compile([] {
     auto o = test::compile_opts();
     o.precision = "bf16";
     return o;
-  }()), "'bf16' is not supported yet");
+  }()),
+                   "'bf16' is not supported yet");
   EXPECT_FALSE(m.compiled());
   for (const char* opt : {"sgd", "adam", "adamw", "rmsprop", "adagrad"}) m.compile(test::compile_opts({{"name", opt}}));
   EXPECT_EQ(std::string(m.optimizer().name()), "Adagrad");
@@ -135,8 +138,8 @@ TEST(Model, ClassWeightScalesPerSampleLoss) {
     FitOptions o = quiet(1, 40);
     o.shuffle = false;
     o.class_weight = cw;
-    return std::make_pair(m.fit(data, o).epochs[0].at("loss"), per_sample_loss(m.compile_options().loss,
-                                                                                m.predict(data->x()), data->y()));
+    return std::make_pair(m.fit(data, o).epochs[0].at("loss"),
+                          per_sample_loss(m.compile_options().loss, m.predict(data->x()), data->y()));
   };
   manual_seed(3);
   auto [plain, losses] = run({});
@@ -190,8 +193,8 @@ TEST(Model, ClipAndScheduleOptions) {
   co.clip_norm = 1.0;
   co.clip_value = 0.5;
   m.compile(co);
-  History h = m.fit(blobs(40), quiet(2, 4));  // 10 steps per epoch
-  EXPECT_DOUBLE_EQ(h.epochs[0].at("lr"), 0.05);   // lr of the last step (step 9)
+  History h = m.fit(blobs(40), quiet(2, 4));       // 10 steps per epoch
+  EXPECT_DOUBLE_EQ(h.epochs[0].at("lr"), 0.05);    // lr of the last step (step 9)
   EXPECT_DOUBLE_EQ(h.epochs[1].at("lr"), 0.0125);  // step 19
 }
 
@@ -256,8 +259,8 @@ TEST(Model, ResumeContinuesExactly) {
     o.validation_split = 0.2;
     return o;
   };
-  CompileOptions co = test::compile_opts({{"name", "adam"}, {"lr", 0.01}}, "sparse_categorical_crossentropy",
-                                         {"accuracy"});
+  CompileOptions co =
+      test::compile_opts({{"name", "adam"}, {"lr", 0.01}}, "sparse_categorical_crossentropy", {"accuracy"});
   co.schedule = {{"name", "cosine"}, {"total_steps", 30}};
   manual_seed(11);
   Model full = Model::from_config(test::mlp_layers(), {4});
