@@ -10,6 +10,7 @@
 //   auto scores = model.evaluate(test_data);           // {"loss": .., "accuracy": ..}
 //   Tensor probs = model.predict(x);
 //   model.save("runs/cnn/model");                      // model directory (see save_model)
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,8 @@
 #include "data/dataset.h"
 #include "nn/module.h"
 #include "optim/optimizer.h"
+#include "optim/schedule.h"
+#include "train/metrics.h"
 
 namespace forge::train {
 
@@ -94,6 +97,56 @@ class Model {
   const CompileOptions& compile_options() const { return compile_options_; }
   bool compiled() const { return optimizer_ != nullptr; }
   void stop_training() { stop_training_ = true; }  // callbacks (EarlyStopping) call this
+
+  // ---- configs and persistence (model directory = model.safetensors + model.json)
+  // Builds a Sequential from Keras-style layer specs (nn/factory.h) and builds it on
+  // input_shape; shape errors name the layer and the shapes. Keeps the specs for save().
+  static Model from_config(const nlohmann::json& layers, Shape input_shape);
+  // The layer specs given to from_config (null for models built from a network).
+  const nlohmann::json& layer_specs() const { return layer_specs_; }
+  // Free-form JSON saved with the model: preprocessing, label names, training config, ...
+  nlohmann::json& extra() { return extra_; }
+  const nlohmann::json& extra() const { return extra_; }
+  // Writes dir/model.safetensors (parameters + buffers) and dir/model.json (format, input_shape,
+  // layers, compile options, extra). Crash-safe: written into "<dir>.tmp", fsynced, then swapped
+  // in atomically, so `dir` always holds a complete model. Models built from a network without
+  // layer specs save their weights, but load() needs the specs to rebuild the network.
+  void save(const std::string& dir) const;
+  // Loads a model directory written by save() (compiled again when it was compiled). Throws
+  // "[load_model] DIR: ..." naming the missing or corrupt file.
+  static Model load(const std::string& dir);
+  // Checkpoint directory: the model directory files plus optimizer.safetensors (optimizer
+  // state) and checkpoint.json (next_epoch, history, the modules' generator states). Crash-safe
+  // like save(). The model must be compiled.
+  void save_checkpoint(const std::string& dir, int64_t next_epoch, const History& history) const;
+  // Restores weights, optimizer state and generator states; returns next_epoch (pass it as
+  // FitOptions::initial_epoch) and fills *history when given. The model must be compiled.
+  int64_t load_checkpoint(const std::string& dir, History* history);
+  // The step/epoch where fit() stopped for a NaN loss ("" when it did not).
+  const std::string& nan_message() const { return nan_message_; }
+  // Every epoch known to the model: those of a loaded checkpoint plus those fit() ran since
+  // (fit() itself returns only the epochs it ran, like Keras).
+  const History& history() const { return history_; }
+  // The compiled LR schedule (null when none).
+  const std::shared_ptr<LRSchedule>& schedule() const { return schedule_; }
+
+  // Test hook for crash-safety tests: called with the path of each file after it is written
+  // into the temporary directory; throwing from it simulates a crash mid-write.
+  static void set_write_hook(std::function<void(const std::string& path)> hook);
+
+ private:
+  friend struct ModelAccess;
+  void build_network();
+  void write_dir(const std::string& dir, const std::function<void(const std::string& tmp)>& extra_files) const;
+  nlohmann::json config_json() const;
+  Tensor compute_loss(const Tensor& pred, const Tensor& target, const Tensor& sample_weight) const;
+
+  nlohmann::json layer_specs_;
+  nlohmann::json extra_ = nlohmann::json::object();
+  std::shared_ptr<LRSchedule> schedule_;
+  std::vector<std::unique_ptr<metrics::Metric>> metrics_;
+  std::string nan_message_;
+  History history_;
 
  private:
   std::shared_ptr<nn::Module> network_;
