@@ -47,7 +47,7 @@ std::string number(double v) {
 // Runs gnuplot on `script`; returns "" on success, else a warning.
 std::string run_gnuplot(const std::string& script) {
   if (!gnuplot_available()) return kMissing;
-  std::FILE* pipe = ::popen("gnuplot 2>&1", "w");
+  std::FILE* pipe = ::popen("gnuplot 2>/dev/null", "w");
   if (pipe == nullptr) return "gnuplot could not be started: no plots drawn";
   std::fwrite(script.data(), 1, script.size(), pipe);
   const int status = ::pclose(pipe);
@@ -95,6 +95,7 @@ PlotResult plot_history(const History& history, const std::string& dir) {
     script += fmt::format("set title {}\nset xlabel 'epoch'\nset ylabel {}\nset grid\nset key top right\n",
                           quote(key + (has_val ? ": train vs validation" : "")), quote(key));
     if (history.epochs.size() < 12) script += "set xtics 1\n";
+    script += fmt::format("set xrange [0.5:{}.5]\n", history.epochs.size());
     script += "plot $d using 1:2 with linespoints lw 2 pt 7 title 'train'";
     if (has_val) script += ", $d using 1:3 with linespoints lw 2 pt 5 title 'validation'";
     script += "\n";

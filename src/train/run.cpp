@@ -162,7 +162,7 @@ RunResult run_training(const RunConfig& config, const RunOptions& options) {
             ? fmt::format("the last good checkpoint (after epoch {}) is in {}", checkpoint->last_good_epoch_,
                           result.checkpoint_dir)
             : std::string("no epoch finished, so there is no checkpoint");
-    forge::fail("[train] {}; training stopped, {}; {} was not changed", model.nan_message(), kept, result.model_dir);
+    forge::fail("{}; {}; {} was not changed", model.nan_message(), kept, result.model_dir);
   }
 
   // fit() returns the epochs it trained; a resumed run prepends the checkpoint's history.
