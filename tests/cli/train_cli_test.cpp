@@ -236,7 +236,7 @@ TEST_F(CliTrain, PredictErrors) {
   expect_error(run_forge(fmt::format("predict {}/model {}", out, path("bad.txt"))), "bad.txt:1: 'x' is not a number");
 }
 
-const char* kLinear = R"(
+constexpr const char* kLinear = R"(
 name = "linear"
 [data]
 name = "synthetic-linear"
@@ -244,23 +244,18 @@ scale = "none"
 samples = 200
 validation_split = 0
 [model]
-layers = [ { type = "Dense", units = 1 } ]
+layers = [ {{ type = "Dense", units = 1 }} ]
 [train]
 optimizer = "sgd"
-lr = LR
+lr = {}
 loss = "mse"
 metrics = ["mae"]
-epochs = EPOCHS
+epochs = {}
 batch_size = 20
 threads = 1
 )";
 
-std::string linear(const std::string& lr, int epochs) {
-  std::string text = kLinear;
-  text.replace(text.find("LR"), 2, lr);
-  text.replace(text.find("EPOCHS"), 6, std::to_string(epochs));
-  return text;
-}
+std::string linear(const std::string& lr, int epochs) { return fmt::format(kLinear, lr, epochs); }
 
 TEST_F(CliTrain, LinearRegressionRecoversTheLine) {
   const std::string out = path("run");
@@ -270,7 +265,9 @@ TEST_F(CliTrain, LinearRegressionRecoversTheLine) {
   EXPECT_NEAR(metrics["line"]["w"].get<double>(), 2.0, 0.05) << metrics["line"];
   EXPECT_NEAR(metrics["line"]["b"].get<double>(), 1.0, 0.05) << metrics["line"];
   EXPECT_NE(run.output.find("learned line: y = "), std::string::npos) << run.output;
-  if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) EXPECT_TRUE(fs::exists(out + "/fit.png"));
+  if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
+    EXPECT_TRUE(fs::exists(out + "/fit.png"));
+  }
   const CliRun pred = run_forge(fmt::format("predict {}/model 3", out));
   ASSERT_EQ(pred.exit_code, 0) << pred.output;
   const size_t at = pred.output.find("3: ");
