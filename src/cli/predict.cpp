@@ -30,8 +30,9 @@ void register_predict(CLI::App& app) {
         continue;
       }
       if (p.class_id < 0) {
-        fmt::print("{}: {}\n", p.source, p.values.size() == 1 ? fmt::format("{:.6g}", p.values[0])
-                                                                : fmt::format("{}", fmt::join(p.values, ", ")));
+        fmt::print(
+            "{}: {}\n", p.source,
+            p.values.size() == 1 ? fmt::format("{:.6g}", p.values[0]) : fmt::format("{}", fmt::join(p.values, ", ")));
         continue;
       }
       std::vector<size_t> order(p.probabilities.size());

@@ -1,11 +1,12 @@
 // `forge quickstart`: trains the seed documents' CNN on Fashion-MNIST with live progress,
 // evaluates it, saves it and says where everything is. Same settings as
 // examples/cnn_fashion/config.toml.
+#include "train/quickstart.h"
+
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/print.h"
-#include "train/quickstart.h"
 #include "train/run.h"
 
 namespace forge::cli {

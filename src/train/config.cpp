@@ -3,12 +3,12 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "core/error.h"
 #include "data/datasets.h"
@@ -108,8 +108,8 @@ class Reader {
   void one_of(const toml::table& t, const std::string& key, const std::string& section, const std::string& value,
               const std::vector<std::string>& valid) const {
     if (std::find(valid.begin(), valid.end(), value) == valid.end()) {
-      fail_at(t.get(key), fmt::format("'{}' in {} must be one of {}, got '{}'", key, section, fmt::join(valid, ", "),
-                                      value));
+      fail_at(t.get(key),
+              fmt::format("'{}' in {} must be one of {}, got '{}'", key, section, fmt::join(valid, ", "), value));
     }
   }
 
@@ -140,8 +140,8 @@ class Reader {
       if (required) forge::fail("[config] {}: missing section [{}]", file_, key);
       return nullptr;
     }
-    if (!node->is_table()) fail_at(node, fmt::format("'{}' must be a section [{}], got {}", key, key,
-                                                      type_name(node->type())));
+    if (!node->is_table())
+      fail_at(node, fmt::format("'{}' must be a section [{}], got {}", key, key, type_name(node->type())));
     return node->as_table();
   }
 
@@ -155,16 +155,17 @@ std::string resolve(const std::string& path, const std::string& base_dir) {
   if (path.empty() || base_dir.empty() || std::filesystem::path(path).is_absolute()) return path;
   // Relative to the config file when it exists there, else relative to the working directory.
   const auto candidate = std::filesystem::path(base_dir) / path;
-  if (std::filesystem::exists(candidate) || !std::filesystem::exists(path)) return candidate.lexically_normal().string();
+  if (std::filesystem::exists(candidate) || !std::filesystem::exists(path))
+    return candidate.lexically_normal().string();
   return path;
 }
 
 DataConfig parse_data(const Reader& r, const toml::table& t, const std::string& base_dir) {
   const std::string s = "[data]";
-  r.check_keys(t, s,
-               {"name", "csv", "test_csv", "target", "task", "categorical", "ignore", "encoding", "scale",
-                "validation_split", "test_split", "image_shape", "normalize", "train_subset", "test_subset",
-                "samples", "noise"});
+  r.check_keys(
+      t, s,
+      {"name", "csv", "test_csv", "target", "task", "categorical", "ignore", "encoding", "scale", "validation_split",
+       "test_split", "image_shape", "normalize", "train_subset", "test_subset", "samples", "noise"});
   DataConfig d;
   d.name = r.string(t, "name", s, "");
   d.csv = resolve(r.string(t, "csv", s, ""), base_dir);
@@ -272,7 +273,8 @@ RunConfig parse_root(const Reader& r, const toml::table& root, const std::string
     if (c.name.empty()) c.name = "run";
   }
   for (char ch : c.name) {
-    if (ch == '/' || ch == '\\') r.fail_at(root.get("name"), fmt::format("'name' must not contain '/', got '{}'", c.name));
+    if (ch == '/' || ch == '\\')
+      r.fail_at(root.get("name"), fmt::format("'name' must not contain '/', got '{}'", c.name));
   }
   c.data = parse_data(r, *r.section(root, "data", true), base_dir);
 
@@ -286,8 +288,9 @@ RunConfig parse_root(const Reader& r, const toml::table& root, const std::string
   int64_t index = 0;
   for (const toml::node& layer : *layers->as_array()) {
     if (!layer.is_table()) {
-      r.fail_at(&layer, fmt::format("layer {} in [model] must be a table like {{ type = \"Dense\", units = 10 }}, got {}",
-                                    index, type_name(layer.type())));
+      r.fail_at(&layer,
+                fmt::format("layer {} in [model] must be a table like {{ type = \"Dense\", units = 10 }}, got {}",
+                            index, type_name(layer.type())));
     }
     const toml::node* type = layer.as_table()->get("type");
     if (type == nullptr || !type->is_string()) {

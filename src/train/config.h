@@ -30,23 +30,23 @@
 namespace forge::train {
 
 struct DataConfig {
-  std::string name;      // built-in data set (builtin_data_names()); exclusive with csv
-  std::string csv;       // CSV file (relative paths are relative to the config file)
-  std::string test_csv;  // optional CSV with the test rows (same columns)
-  std::string target;    // CSV target column ("" = the last column)
-  std::string task = "auto";                 // "auto" | "classification" | "regression" (CSV target)
-  std::vector<std::string> categorical;      // CSV columns forced categorical
-  std::vector<std::string> ignore;           // CSV columns left out
-  std::string encoding = "onehot";           // categorical columns: "onehot" | "label"
-  std::string scale = "standard";            // "standard" | "minmax" | "none" (fitted on the train split)
-  double validation_split = 0.1;             // last fraction of the training split
-  double test_split = 0.2;                   // when the data set has no official test split
-  std::vector<int64_t> image_shape;          // reshape the flat features, e.g. [1, 28, 28]
-  double normalize = 0;                      // > 0: divide the features by it before scaling (e.g. 255)
-  int64_t train_subset = 0;                  // > 0: use only the first N training examples
-  int64_t test_subset = 0;                   // > 0: evaluate on the first N test examples
-  int64_t samples = 1000;                    // synthetic-linear: number of points
-  double noise = 0.1;                        // synthetic-linear: noise std
+  std::string name;                      // built-in data set (builtin_data_names()); exclusive with csv
+  std::string csv;                       // CSV file (relative paths are relative to the config file)
+  std::string test_csv;                  // optional CSV with the test rows (same columns)
+  std::string target;                    // CSV target column ("" = the last column)
+  std::string task = "auto";             // "auto" | "classification" | "regression" (CSV target)
+  std::vector<std::string> categorical;  // CSV columns forced categorical
+  std::vector<std::string> ignore;       // CSV columns left out
+  std::string encoding = "onehot";       // categorical columns: "onehot" | "label"
+  std::string scale = "standard";        // "standard" | "minmax" | "none" (fitted on the train split)
+  double validation_split = 0.1;         // last fraction of the training split
+  double test_split = 0.2;               // when the data set has no official test split
+  std::vector<int64_t> image_shape;      // reshape the flat features, e.g. [1, 28, 28]
+  double normalize = 0;                  // > 0: divide the features by it before scaling (e.g. 255)
+  int64_t train_subset = 0;              // > 0: use only the first N training examples
+  int64_t test_subset = 0;               // > 0: evaluate on the first N test examples
+  int64_t samples = 1000;                // synthetic-linear: number of points
+  double noise = 0.1;                    // synthetic-linear: noise std
 };
 
 struct TrainConfig {

@@ -56,7 +56,8 @@ std::string run_gnuplot(const std::string& script) {
 }
 
 std::string header(const std::string& path, int width, int height) {
-  return fmt::format("set terminal pngcairo size {},{} font 'sans,10'\nset output {}\n", width, height, quote_path(path));
+  return fmt::format("set terminal pngcairo size {},{} font 'sans,10'\nset output {}\n", width, height,
+                     quote_path(path));
 }
 
 }  // namespace

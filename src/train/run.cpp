@@ -28,9 +28,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Saves a checkpoint after every epoch whose loss is finite, so a crash or a NaN keeps the
 // last good state.
@@ -81,9 +79,7 @@ bool is_linear_1d(const RunConfig& config, const PreparedData& data) {
 
 }  // namespace
 
-std::string default_loss(bool classification) {
-  return classification ? "sparse_categorical_crossentropy" : "mse";
-}
+std::string default_loss(bool classification) { return classification ? "sparse_categorical_crossentropy" : "mse"; }
 
 double peak_rss_mb() {
   struct rusage usage {};
@@ -157,11 +153,10 @@ RunResult run_training(const RunConfig& config, const RunOptions& options) {
   }
   result.train_seconds = seconds_since(train_start);
   if (!model.nan_message().empty()) {
-    const std::string kept =
-        checkpoint->last_good_epoch_ > 0
-            ? fmt::format("the last good checkpoint (after epoch {}) is in {}", checkpoint->last_good_epoch_,
-                          result.checkpoint_dir)
-            : std::string("no epoch finished, so there is no checkpoint");
+    const std::string kept = checkpoint->last_good_epoch_ > 0
+                                 ? fmt::format("the last good checkpoint (after epoch {}) is in {}",
+                                               checkpoint->last_good_epoch_, result.checkpoint_dir)
+                                 : std::string("no epoch finished, so there is no checkpoint");
     forge::fail("{}; {}; {} was not changed", model.nan_message(), kept, result.model_dir);
   }
 
@@ -222,9 +217,9 @@ RunResult run_training(const RunConfig& config, const RunOptions& options) {
     if (plots.warning.empty()) {
       const std::vector<float> xs = data.raw.x_train.contiguous().to_vector<float>();
       const std::vector<float> ys = data.raw.y_train.to(DType::kF32).contiguous().to_vector<float>();
-      const PlotResult fit = plot_scatter_fit(std::vector<double>(xs.begin(), xs.end()),
-                                              std::vector<double>(ys.begin(), ys.end()), w, b,
-                                              (fs::path(result.run_dir) / "fit.png").string());
+      const PlotResult fit =
+          plot_scatter_fit(std::vector<double>(xs.begin(), xs.end()), std::vector<double>(ys.begin(), ys.end()), w, b,
+                           (fs::path(result.run_dir) / "fit.png").string());
       result.plots.insert(result.plots.end(), fit.files.begin(), fit.files.end());
     }
   }

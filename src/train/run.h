@@ -40,12 +40,12 @@ Tensor apply_preprocessing(const nlohmann::json& preprocessing, const Tensor& x)
 
 struct PreparedData {
   std::shared_ptr<const TensorDataset> train, validation, test;  // validation null when validation_split = 0
-  Shape input_shape;                   // without the batch axis
+  Shape input_shape;                                             // without the batch axis
   nlohmann::json preprocessing;
-  RawData raw;                     // tensors of the raw data (x_train etc. as loaded)
-  std::string description;         // what was trained and evaluated on
-  int64_t num_classes = 0;         // 0 for regression
-  std::string loss;                // the loss the targets were shaped for
+  RawData raw;              // tensors of the raw data (x_train etc. as loaded)
+  std::string description;  // what was trained and evaluated on
+  int64_t num_classes = 0;  // 0 for regression
+  std::string loss;         // the loss the targets were shaped for
 };
 // Loads, splits (validation: a seeded random fraction of the training rows), fits the
 // preprocessing on the training rows only and applies it to every split. `loss` ("" = the
@@ -111,7 +111,7 @@ EvalResult evaluate_model_dir(const std::string& model_dir, const std::string& d
 struct Prediction {
   std::string source;  // "shirt.png", "rows.csv:3", "5.1,3.5,1.4,0.2"
   int64_t class_id = -1;
-  std::string label;                 // class name (classifiers)
+  std::string label;                  // class name (classifiers)
   std::vector<double> probabilities;  // per class (classifiers)
   std::vector<double> values;         // model outputs (regression)
 };

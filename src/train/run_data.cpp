@@ -43,13 +43,14 @@ Tensor first_rows(const Tensor& t, int64_t n) { return n > 0 && n < t.size(0) ? 
 RawData load_csv_data(const DataConfig& c, uint64_t seed) {
   FORGE_CHECK(std::filesystem::exists(c.csv), "[data] CSV file not found: {}", c.csv);
   const CsvTable table = read_csv_table(c.csv);
-  FORGE_CHECK(table.num_columns() >= 2, "[data] {}: needs at least 2 columns (features and a target), found {}",
-              c.csv, table.num_columns());
+  FORGE_CHECK(table.num_columns() >= 2, "[data] {}: needs at least 2 columns (features and a target), found {}", c.csv,
+              table.num_columns());
   CsvOptions o;
   o.target = c.target.empty() ? table.columns.back() : c.target;
   auto check_column = [&](const std::string& name, const char* key) {
     FORGE_CHECK(std::find(table.columns.begin(), table.columns.end(), name) != table.columns.end(),
-                "[data] {}: unknown column '{}' in '{}' (columns: {})", c.csv, name, key, fmt::join(table.columns, ", "));
+                "[data] {}: unknown column '{}' in '{}' (columns: {})", c.csv, name, key,
+                fmt::join(table.columns, ", "));
   };
   check_column(o.target, "target");
   for (const auto& name : c.categorical) {
@@ -83,8 +84,8 @@ RawData load_csv_data(const DataConfig& c, uint64_t seed) {
                                   std::filesystem::path(c.test_csv).filename().string(), test.x.size(0));
   } else {
     split_rows(data.x, data.y, c.test_split, seed, &raw.x_train, &raw.y_train, &raw.x_test, &raw.y_test);
-    raw.description = fmt::format("{}: {} train / {} test rows (seeded {:.0f}% test split)", file,
-                                  raw.x_train.size(0), raw.x_test.size(0), c.test_split * 100);
+    raw.description = fmt::format("{}: {} train / {} test rows (seeded {:.0f}% test split)", file, raw.x_train.size(0),
+                                  raw.x_test.size(0), c.test_split * 100);
   }
   return raw;
 }
@@ -119,9 +120,9 @@ RawData load_raw_data(const DataConfig& c, uint64_t seed) {
     raw.feature_names = {"x"};
     raw.description = fmt::format("synthetic-linear (y = 2x + 1 + N(0, {}^2), seed {})", c.noise, seed);
   } else {
-    FORGE_CHECK(std::find(builtin_data_names().begin(), builtin_data_names().end(), c.name) !=
-                    builtin_data_names().end(),
-                "[data] unknown data set '{}' (built-in: {})", c.name, fmt::join(builtin_data_names(), ", "));
+    FORGE_CHECK(
+        std::find(builtin_data_names().begin(), builtin_data_names().end(), c.name) != builtin_data_names().end(),
+        "[data] unknown data set '{}' (built-in: {})", c.name, fmt::join(builtin_data_names(), ", "));
     const BuiltinDataset d = load_dataset(c.name);
     raw.classification = d.classification;
     raw.feature_names = d.feature_names;
@@ -143,7 +144,8 @@ RawData load_raw_data(const DataConfig& c, uint64_t seed) {
   raw.x_test = first_rows(raw.x_test, c.test_subset);
   raw.y_test = first_rows(raw.y_test, c.test_subset);
   std::string train_part = fmt::format("{} train", raw.x_train.size(0));
-  if (raw.x_train.size(0) < full_train) train_part += fmt::format(" (the first {} of {})", raw.x_train.size(0), full_train);
+  if (raw.x_train.size(0) < full_train)
+    train_part += fmt::format(" (the first {} of {})", raw.x_train.size(0), full_train);
   raw.description = fmt::format("{}: {} / {} test examples, {} features", raw.description, train_part,
                                 raw.x_test.size(0), raw.x_train.size(1));
   return raw;
@@ -157,12 +159,9 @@ nlohmann::json fit_preprocessing(const DataConfig& c, const RawData& raw, const 
     FORGE_CHECK(n == f, "[data] image_shape [{}] holds {} values but the data has {} features per example",
                 fmt::join(c.image_shape, ", "), n, f);
   }
-  nlohmann::json p = {{"normalize", c.normalize},
-                      {"num_features", f},
-                      {"image_shape", c.image_shape},
-                      {"feature_names", raw.feature_names},
-                      {"csv_schema", raw.csv_schema},
-                      {"transform", nullptr}};
+  nlohmann::json p = {{"normalize", c.normalize},     {"num_features", f},
+                      {"image_shape", c.image_shape}, {"feature_names", raw.feature_names},
+                      {"csv_schema", raw.csv_schema}, {"transform", nullptr}};
   Tensor x = x_train_rows.to(DType::kF32);
   if (c.normalize > 0) x = div(x, c.normalize);
   TransformPtr scaler;

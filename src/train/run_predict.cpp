@@ -65,7 +65,8 @@ Tensor rows_tensor(const std::vector<std::vector<float>>& rows, const std::strin
   const size_t f = rows.front().size();
   std::vector<float> flat;
   for (size_t i = 0; i < rows.size(); ++i) {
-    FORGE_CHECK(rows[i].size() == f, "[predict] {}: row {} has {} values, row 1 has {}", where, i + 1, rows[i].size(), f);
+    FORGE_CHECK(rows[i].size() == f, "[predict] {}: row {} has {} values, row 1 has {}", where, i + 1, rows[i].size(),
+                f);
     flat.insert(flat.end(), rows[i].begin(), rows[i].end());
   }
   return from_vector(flat, {static_cast<int64_t>(rows.size()), static_cast<int64_t>(f)});
@@ -91,13 +92,13 @@ Batch read_input(const std::string& input, const nlohmann::json& prep) {
   }
   if (is_image(ext)) {
     const std::vector<int64_t> shape = prep.value("image_shape", std::vector<int64_t>{});
-    const int channels = shape.size() == 3 && (shape[0] == 1 || shape[0] == 3 || shape[0] == 4)
-                             ? static_cast<int>(shape[0])
-                             : 1;
+    const int channels =
+        shape.size() == 3 && (shape[0] == 1 || shape[0] == 3 || shape[0] == 4) ? static_cast<int>(shape[0]) : 1;
     const Tensor img = load_image(input, channels);  // [C, H, W] in [0, 1]
     const int64_t f = prep.value("num_features", int64_t{0});
-    FORGE_CHECK(img.numel() == f, "[predict] {}: the image is {}x{} with {} channel(s) ({} values); the model expects {}{}",
-                input, img.size(2), img.size(1), img.size(0), img.numel(), f,
+    FORGE_CHECK(img.numel() == f,
+                "[predict] {}: the image is {}x{} with {} channel(s) ({} values); the model expects {}{}", input,
+                img.size(2), img.size(1), img.size(0), img.numel(), f,
                 shape.empty() ? std::string(" features") : fmt::format(" values, shape [{}]", fmt::join(shape, ", ")));
     b.x = img.contiguous().reshape({1, f});
     b.sources = {name};
@@ -201,8 +202,8 @@ EvalResult evaluate_model_dir(const std::string& model_dir, const std::string& d
   } else if (fs::exists(data) || lower_extension(data) == ".csv") {
     FORGE_CHECK(fs::exists(data), "[eval] data file not found: {}", data);
     FORGE_CHECK(!prep["csv_schema"].is_null(),
-                "[eval] {}: this model was trained on the built-in data set '{}'; pass a built-in name to --data",
-                data, dc.name);
+                "[eval] {}: this model was trained on the built-in data set '{}'; pass a built-in name to --data", data,
+                dc.name);
     const TabularData t = read_csv_with_schema(data, CsvSchema::from_json(prep["csv_schema"]));
     FORGE_CHECK(t.y.defined(), "[eval] {}: the target column '{}' is missing", data,
                 prep["csv_schema"].value("target", ""));
@@ -291,7 +292,8 @@ std::string summarize(const std::string& path) {
   if (fs::is_directory(path)) {
     const Model model = Model::load(path);
     std::string out = model.summary();
-    if (model.extra().contains("data")) out += fmt::format("\ntrained on: {}\n", model.extra()["data"].get<std::string>());
+    if (model.extra().contains("data"))
+      out += fmt::format("\ntrained on: {}\n", model.extra()["data"].get<std::string>());
     return out;
   }
   FORGE_CHECK(fs::exists(path), "[summary] not found: {} (pass a model directory or a config .toml)", path);

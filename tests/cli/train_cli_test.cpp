@@ -1,11 +1,11 @@
 // Black-box tests of `forge train / eval / predict / summary`: run the built binary (build/forge,
 // next to build/tests/) on tiny configs (iris, synthetic data; a few seconds each).
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
@@ -99,8 +99,8 @@ TEST_F(CliTrain, TrainEvalPredictSummaryOnIris) {
   EXPECT_NE(run.output.find("test: loss"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("confusion matrix (test):"), std::string::npos) << run.output;
   EXPECT_EQ(run.output.find("Epoch 1/"), std::string::npos) << "--quiet prints no progress\n" << run.output;
-  for (const char* f : {"model/model.json", "model/model.safetensors", "checkpoint/checkpoint.json", "metrics.json",
-                        "history.csv"}) {
+  for (const char* f :
+       {"model/model.json", "model/model.safetensors", "checkpoint/checkpoint.json", "metrics.json", "history.csv"}) {
     EXPECT_TRUE(fs::exists(fs::path(out) / f)) << f;
   }
   const auto metrics = nlohmann::json::parse(read(out + "/metrics.json"));
@@ -202,15 +202,16 @@ TEST_F(CliTrain, BadInputGivesOneClearLine) {
   std::string text = iris(1);
   text.replace(text.find("epochs ="), 6, "epoch");
   expect_error(run_forge("train " + write("typo.toml", text)), "typo.toml:15: unknown key 'epoch' in [train]");
-  expect_error(run_forge("train " + write("nocsv.toml", "[data]\ncsv = \"missing.csv\"\n[model]\nlayers = [{type = "
-                                                        "\"Dense\", units = 1}]\n")),
+  expect_error(run_forge("train " + write("nocsv.toml",
+                                          "[data]\ncsv = \"missing.csv\"\n[model]\nlayers = [{type = "
+                                          "\"Dense\", units = 1}]\n")),
                "[data] CSV file not found:");
   write("d.csv", "a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n9,1,x\n");
-  expect_error(run_forge("train " + write("col.toml", "[data]\ncsv = \"d.csv\"\ntarget = \"lable\"\n[model]\nlayers = "
-                                                      "[{type = \"Dense\", units = 2}]\n")),
+  expect_error(run_forge("train " + write("col.toml",
+                                          "[data]\ncsv = \"d.csv\"\ntarget = \"lable\"\n[model]\nlayers = "
+                                          "[{type = \"Dense\", units = 2}]\n")),
                "unknown column 'lable' in 'target' (columns: a, b, label)");
-  expect_error(run_forge("train " + write("type.toml", iris(1, "{ type = \"Dense3D\", units = 3 }"))),
-               "Dense3D");
+  expect_error(run_forge("train " + write("type.toml", iris(1, "{ type = \"Dense3D\", units = 3 }"))), "Dense3D");
   CliRun run = run_forge("train " + write("type2.toml", iris(1, "{ type = \"Dense3D\", units = 3 }")));
   EXPECT_NE(run.output.find("Conv2D"), std::string::npos) << "lists the valid types\n" << run.output;
   run = run_forge("train " + write("arg.toml", iris(1, "{ type = \"Dense\", unitz = 3 }")));
@@ -219,8 +220,9 @@ TEST_F(CliTrain, BadInputGivesOneClearLine) {
   run = run_forge("train " + write("shape.toml", iris(1, "{ type = \"Conv2D\", filters = 4, kernel_size = 3 }")));
   expect_error(run, "layer 0 (Conv2D)");
   EXPECT_NE(run.output.find("input shape (None, 4)"), std::string::npos) << "names the input shape\n" << run.output;
-  expect_error(run_forge("train " + write("img.toml", "[data]\nname = \"iris\"\nimage_shape = [1, 28, 28]\n[model]\n"
-                                                      "layers = [{type = \"Dense\", units = 3}]\n")),
+  expect_error(run_forge("train " + write("img.toml",
+                                          "[data]\nname = \"iris\"\nimage_shape = [1, 28, 28]\n[model]\n"
+                                          "layers = [{type = \"Dense\", units = 3}]\n")),
                "image_shape [1, 28, 28] holds 784 values but the data has 4 features");
   expect_error(run_forge("eval " + path("nothing")), "error: [load_model]");
   expect_error(run_forge("predict " + path("nothing") + " 1,2,3"), "error: [load_model]");

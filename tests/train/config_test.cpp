@@ -1,9 +1,10 @@
 // The TOML run config: every section parsed, and errors that name file, line and key.
+#include "train/config.h"
+
 #include <filesystem>
 #include <fstream>
 
 #include "test_util.h"
-#include "train/config.h"
 #include "train/quickstart.h"
 
 namespace forge::train {
@@ -67,7 +68,7 @@ TEST(RunConfig, ParsesEverySection) {
 TEST(RunConfig, Defaults) {
   const RunConfig c = parse_run_config("[data]\ncsv = \"x.csv\"\n[model]\nlayers = [{type = \"Dense\", units = 1}]\n",
                                        "dir/linear.toml", "dir");
-  EXPECT_EQ(c.name, "linear");  // from the file name
+  EXPECT_EQ(c.name, "linear");         // from the file name
   EXPECT_EQ(c.data.csv, "dir/x.csv");  // relative to the config
   EXPECT_EQ(c.data.scale, "standard");
   EXPECT_EQ(c.train.optimizer["name"], "adam");
