@@ -162,7 +162,7 @@ if __name__ == "__main__":
     {
         "mlp_fashion": lambda: mlp_fashion("sgd"),
         "mlp_fashion_adam": lambda: mlp_fashion("adam"),
-        "cnn_fashion": lambda: cnn_fashion(20000, 3),
+        "cnn_fashion": lambda: cnn_fashion(0, 10),
         "cnn_fashion_full": lambda: cnn_fashion(0, 10),
         "regression_diabetes": lambda: regression_diabetes(args.seed),
         "linreg_synthetic": lambda: linreg_synthetic(args.seed),
