@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <functional>
-#include <optional>
 #include <map>
+#include <optional>
 
 #include "core/error.h"
 #include "nn/layers/attention.h"
@@ -68,7 +68,8 @@ class Args {
     return v.get<std::string>();
   }
   // An int n (meaning [n, n]) or a pair [h, w].
-  std::array<int64_t, 2> pair(const std::string& key, std::optional<std::array<int64_t, 2>> fallback = std::nullopt) const {
+  std::array<int64_t, 2> pair(const std::string& key,
+                              std::optional<std::array<int64_t, 2>> fallback = std::nullopt) const {
     if (!has(key)) return required(key, fallback);
     const json& v = spec_.at(key);
     if (v.is_number_integer() || v.is_number_unsigned()) return {v.get<int64_t>(), v.get<int64_t>()};
@@ -81,8 +82,8 @@ class Args {
   int64_t single(const std::string& key, std::optional<int64_t> fallback = std::nullopt) const {
     if (has(key) && spec_.at(key).is_array()) {
       const json& v = spec_.at(key);
-      FORGE_CHECK(v.size() == 1 && v[0].is_number_integer(),
-                  "{}argument '{}' must be an integer or [n], got {} ({})", where_, key, json_type_name(v), v.dump());
+      FORGE_CHECK(v.size() == 1 && v[0].is_number_integer(), "{}argument '{}' must be an integer or [n], got {} ({})",
+                  where_, key, json_type_name(v), v.dump());
       return v[0].get<int64_t>();
     }
     return integer(key, fallback);
@@ -108,10 +109,10 @@ struct LayerEntry {
   std::function<ModulePtr(const Args&)> build;
 };
 
-const std::vector<std::string> kConvArgs = {"filters",     "kernel_size", "strides",
-                                            "padding",     "dilation_rate", "groups",
-                                            "activation",  "use_bias",      "input_channels",
-                                            "kernel_initializer", "bias_initializer"};
+const std::vector<std::string> kConvArgs = {
+    "filters",         "kernel_size", "strides",  "padding",        "dilation_rate",
+    "groups",          "activation",  "use_bias", "input_channels", "kernel_initializer",
+    "bias_initializer"};
 
 ModulePtr build_pool1d(Pool1D::Kind kind, const Args& a) {
   Pool1DOptions o;
@@ -206,11 +207,11 @@ const std::map<std::string, LayerEntry>& registry() {
     t["MaxPooling2D"] = {pool_args, [](const Args& a) { return build_pool2d(Pool2D::Kind::kMax, a); }};
     t["AveragePooling2D"] = {pool_args, [](const Args& a) { return build_pool2d(Pool2D::Kind::kAverage, a); }};
     t["GlobalMaxPooling1D"] = {{}, [](const Args&) -> ModulePtr { return std::make_shared<GlobalMaxPooling1D>(); }};
-    t["GlobalAveragePooling1D"] = {
-        {}, [](const Args&) -> ModulePtr { return std::make_shared<GlobalAveragePooling1D>(); }};
+    t["GlobalAveragePooling1D"] = {{},
+                                   [](const Args&) -> ModulePtr { return std::make_shared<GlobalAveragePooling1D>(); }};
     t["GlobalMaxPooling2D"] = {{}, [](const Args&) -> ModulePtr { return std::make_shared<GlobalMaxPooling2D>(); }};
-    t["GlobalAveragePooling2D"] = {
-        {}, [](const Args&) -> ModulePtr { return std::make_shared<GlobalAveragePooling2D>(); }};
+    t["GlobalAveragePooling2D"] = {{},
+                                   [](const Args&) -> ModulePtr { return std::make_shared<GlobalAveragePooling2D>(); }};
     const std::vector<std::string> rnn_args = {"units", "return_sequences", "use_bias", "input_dim"};
     t["LSTM"] = {rnn_args, [](const Args& a) -> ModulePtr {
                    return std::make_shared<LSTM>(a.positive("units"), recurrent_options(a));

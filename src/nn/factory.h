@@ -7,8 +7,9 @@
 // "name" is accepted and ignored by the layer. Validation is strict: an unknown type lists
 // the valid types, an unknown argument lists that layer's arguments, a wrong JSON type says
 // which type was expected.
-#include <memory>
 #include <nlohmann/json.hpp>
+
+#include <memory>
 #include <string>
 #include <vector>
 

@@ -227,8 +227,8 @@ void ProgressBar::on_epoch_begin(Model&, int64_t epoch) {
   start_ = now_seconds();
   last_draw_ = 0;
   last_decile_ = -1;
-  if (verbose_ == 1 && !json_) std::fprintf(out_, "Epoch %lld/%lld\n", static_cast<long long>(epoch + 1),
-                                             static_cast<long long>(epochs_));
+  if (verbose_ == 1 && !json_)
+    std::fprintf(out_, "Epoch %lld/%lld\n", static_cast<long long>(epoch + 1), static_cast<long long>(epochs_));
 }
 
 namespace {
@@ -361,8 +361,9 @@ std::vector<CallbackPtr> make_callbacks(const nlohmann::json& spec, const std::s
   for (const auto& [key, value] : spec.items()) {
     bool ok = false;
     for (const auto& v : valid) ok = ok || v == key;
-    FORGE_CHECK(ok, "[callbacks] unknown callback '{}'; valid callbacks: early_stopping, model_checkpoint, "
-                    "reduce_lr_on_plateau, csv_logger, tensorboard, terminate_on_nan",
+    FORGE_CHECK(ok,
+                "[callbacks] unknown callback '{}'; valid callbacks: early_stopping, model_checkpoint, "
+                "reduce_lr_on_plateau, csv_logger, tensorboard, terminate_on_nan",
                 key);
   }
   if (spec.contains("terminate_on_nan")) {
@@ -373,14 +374,13 @@ std::vector<CallbackPtr> make_callbacks(const nlohmann::json& spec, const std::s
     Spec s(spec["reduce_lr_on_plateau"], "[callbacks] reduce_lr_on_plateau:",
            {"monitor", "factor", "patience", "min_lr", "min_delta", "mode", "cooldown"});
     if (s.enabled())
-      out.push_back(std::make_shared<ReduceLROnPlateau>(s.str("monitor", "val_loss"), s.num("factor", 0.1),
-                                                        s.integer("patience", 10), s.num("min_lr", 0),
-                                                        s.num("min_delta", 1e-4), s.str("mode", "auto"),
-                                                        s.integer("cooldown", 0)));
+      out.push_back(std::make_shared<ReduceLROnPlateau>(
+          s.str("monitor", "val_loss"), s.num("factor", 0.1), s.integer("patience", 10), s.num("min_lr", 0),
+          s.num("min_delta", 1e-4), s.str("mode", "auto"), s.integer("cooldown", 0)));
   }
   if (spec.contains("early_stopping")) {
-    Spec s(spec["early_stopping"], "[callbacks] early_stopping:",
-           {"monitor", "patience", "min_delta", "mode", "restore_best_weights"});
+    Spec s(spec["early_stopping"],
+           "[callbacks] early_stopping:", {"monitor", "patience", "min_delta", "mode", "restore_best_weights"});
     if (s.enabled())
       out.push_back(std::make_shared<EarlyStopping>(s.str("monitor", "val_loss"), s.integer("patience", 0),
                                                     s.num("min_delta", 0), s.str("mode", "auto"),

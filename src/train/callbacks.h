@@ -5,9 +5,10 @@
 // containing accuracy/auc/precision/recall/f1/r2 and min otherwise. When the monitored value
 // is absent (e.g. "val_loss" without validation data) the callback falls back to the name
 // without "val_" and says so once on stderr.
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "formats/tensorboard.h"
@@ -40,8 +41,8 @@ class Monitor {
 // restores the weights of the best epoch at the end of training.
 class EarlyStopping : public Callback {
  public:
-  EarlyStopping(std::string monitor = "val_loss", int64_t patience = 0, double min_delta = 0,
-                std::string mode = "auto", bool restore_best_weights = false);
+  EarlyStopping(std::string monitor = "val_loss", int64_t patience = 0, double min_delta = 0, std::string mode = "auto",
+                bool restore_best_weights = false);
   void on_train_begin(Model& model) override;
   void on_epoch_end(Model& model, int64_t epoch, std::map<std::string, double>& logs) override;
   void on_train_end(Model& model) override;
@@ -77,8 +78,8 @@ class ModelCheckpoint : public Callback {
 // `patience` epochs (not below min_lr), then waits `cooldown` epochs.
 class ReduceLROnPlateau : public Callback {
  public:
-  ReduceLROnPlateau(std::string monitor = "val_loss", double factor = 0.1, int64_t patience = 10,
-                    double min_lr = 0, double min_delta = 1e-4, std::string mode = "auto", int64_t cooldown = 0);
+  ReduceLROnPlateau(std::string monitor = "val_loss", double factor = 0.1, int64_t patience = 10, double min_lr = 0,
+                    double min_delta = 1e-4, std::string mode = "auto", int64_t cooldown = 0);
   void on_epoch_end(Model& model, int64_t epoch, std::map<std::string, double>& logs) override;
 
  private:

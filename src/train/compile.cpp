@@ -98,8 +98,9 @@ std::shared_ptr<Optimizer> make_optimizer(const nlohmann::json& spec, NamedTenso
     return std::make_shared<SGD>(std::move(params), opt);
   }
   if (name == "adam" || name == "adamw") {
-    Options o(s, where, {"lr", "learning_rate", "beta1", "beta2", "beta_1", "beta_2", "eps", "epsilon",
-                         "weight_decay", "amsgrad"});
+    Options o(
+        s, where,
+        {"lr", "learning_rate", "beta1", "beta2", "beta_1", "beta_2", "eps", "epsilon", "weight_decay", "amsgrad"});
     auto common = [&](auto& opt) {
       opt.lr = o.lr(opt.lr);
       opt.beta1 = o.number("beta_1", o.number("beta1", opt.beta1));
@@ -118,8 +119,8 @@ std::shared_ptr<Optimizer> make_optimizer(const nlohmann::json& spec, NamedTenso
     return std::make_shared<AdamW>(std::move(params), opt);
   }
   if (name == "rmsprop") {
-    Options o(s, where, {"lr", "learning_rate", "alpha", "rho", "eps", "epsilon", "momentum", "centered",
-                         "weight_decay"});
+    Options o(s, where,
+              {"lr", "learning_rate", "alpha", "rho", "eps", "epsilon", "momentum", "centered", "weight_decay"});
     RMSpropOptions opt;
     opt.lr = o.lr(opt.lr);
     opt.alpha = o.number("rho", o.number("alpha", opt.alpha));
@@ -130,8 +131,8 @@ std::shared_ptr<Optimizer> make_optimizer(const nlohmann::json& spec, NamedTenso
     return std::make_shared<RMSprop>(std::move(params), opt);
   }
   if (name == "adagrad") {
-    Options o(s, where, {"lr", "learning_rate", "lr_decay", "initial_accumulator_value", "eps", "epsilon",
-                         "weight_decay"});
+    Options o(s, where,
+              {"lr", "learning_rate", "lr_decay", "initial_accumulator_value", "eps", "epsilon", "weight_decay"});
     AdagradOptions opt;
     opt.lr = o.lr(opt.lr);
     opt.lr_decay = o.number("lr_decay", 0);
@@ -174,9 +175,10 @@ std::shared_ptr<LRSchedule> make_schedule(const nlohmann::json& spec, double bas
     return std::make_shared<WarmupCosine>(base_lr, o.integer("warmup"), o.integer("total_steps"),
                                           o.number("min_lr", 0));
   }
-  fail("[schedule] unknown schedule '{}'; valid schedules: constant, step, exponential, cosine, warmup_linear, "
-       "warmup_cosine",
-       name);
+  fail(
+      "[schedule] unknown schedule '{}'; valid schedules: constant, step, exponential, cosine, warmup_linear, "
+      "warmup_cosine",
+      name);
 }
 
 std::vector<std::string> loss_names() { return kLosses; }
@@ -203,8 +205,8 @@ Tensor per_sample_loss(const std::string& name, const Tensor& pred, const Tensor
   }
   Tensor t = target.dtype() == DType::kF32 ? target : target.to(DType::kF32);
   if (t.shape() != pred.shape()) {
-    FORGE_CHECK(t.numel() == pred.numel(), "[loss] {}: targets {} do not match predictions {}", name,
-                shape_str(target), shape_str(pred));
+    FORGE_CHECK(t.numel() == pred.numel(), "[loss] {}: targets {} do not match predictions {}", name, shape_str(target),
+                shape_str(pred));
     t = t.reshape(pred.shape());
   }
   if (name == "categorical_crossentropy") return categorical_cross_entropy(pred, t, Reduction::kNone);

@@ -1,7 +1,8 @@
 #pragma once
 // The pieces Model::compile builds from names and JSON: optimizers, LR schedules and losses.
-#include <memory>
 #include <nlohmann/json.hpp>
+
+#include <memory>
 #include <string>
 #include <vector>
 

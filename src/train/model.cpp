@@ -1,6 +1,7 @@
 #include "train/model.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -51,9 +52,14 @@ struct ModeGuard {
 };
 
 std::string thousands(int64_t n) {
-  std::string s = std::to_string(n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
-  return s;
+  const std::string digits = std::to_string(n);
+  std::string out;
+  out.reserve(digits.size() + digits.size() / 3);
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0 && digits[i - 1] != '-') out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
 }
 
 std::string snake(const std::string& type) {
@@ -61,11 +67,9 @@ std::string snake(const std::string& type) {
   for (size_t i = 0; i < type.size(); ++i) {
     const char c = type[i];
     if (std::isupper(static_cast<unsigned char>(c))) {
-      const bool prev_lower = i > 0 && (std::islower(static_cast<unsigned char>(type[i - 1])) ||
-                                        std::isdigit(static_cast<unsigned char>(type[i - 1])));
+      const bool prev_lower = i > 0 && std::islower(static_cast<unsigned char>(type[i - 1]));
       const bool next_lower = i + 1 < type.size() && std::islower(static_cast<unsigned char>(type[i + 1]));
-      if (i > 0 && (prev_lower || (next_lower && std::isupper(static_cast<unsigned char>(type[i - 1])))))
-        out += '_';
+      if (i > 0 && (prev_lower || (next_lower && std::isupper(static_cast<unsigned char>(type[i - 1]))))) out += '_';
       out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     } else {
       out += c;
@@ -87,13 +91,18 @@ void Model::build_network() {
   if (auto* seq = dynamic_cast<nn::Sequential*>(network_.get())) {
     for (size_t i = 0; i < seq->size(); ++i) {
       const auto& layer = seq->at(i);
+      Shape out;
       try {
         layer->build(s);
-        s = layer->output_shape(s);
+        out = layer->output_shape(s);
       } catch (const Error& e) {
         fail("[model] layer {} ({}) does not fit its input shape {}: {}", i, layer->name(), batch_shape_str(s),
              e.what());
       }
+      for (int64_t d : out)
+        FORGE_CHECK(d > 0, "[model] layer {} ({}) does not fit its input shape {}: the output shape would be {}", i,
+                    layer->name(), batch_shape_str(s), batch_shape_str(out));
+      s = out;
     }
     return;
   }
@@ -161,8 +170,7 @@ History Model::fit(const DatasetPtr& train, const FitOptions& options) {
               "[fit] validation_split must be in [0, 1), got {}", options.validation_split);
   FORGE_CHECK(options.initial_epoch >= 0, "[fit] initial_epoch must be >= 0, got {}", options.initial_epoch);
   for (const auto& [cls, w] : options.class_weight)
-    FORGE_CHECK(w >= 0 && std::isfinite(w), "[fit] class_weight for class {} must be finite and >= 0, got {}", cls,
-                w);
+    FORGE_CHECK(w >= 0 && std::isfinite(w), "[fit] class_weight for class {} must be finite and >= 0, got {}", cls, w);
 
   DatasetPtr train_data = train;
   DatasetPtr val_data = options.validation_data;
@@ -232,7 +240,7 @@ History Model::fit(const DatasetPtr& train, const FitOptions& options) {
         nan_message_ = fmt::format(
             "[fit] loss is {} at epoch {}/{}, step {}/{}; training stopped (the weights are those of the last "
             "finite step)",
-            value, epoch + 1, options.epochs, step + 1, steps);
+            std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf"), epoch + 1, options.epochs, step + 1, steps);
         if (options.verbose > 0 || options.json) std::fprintf(stderr, "%s\n", nan_message_.c_str());
         stop_training_ = true;
         break;
@@ -303,7 +311,7 @@ Tensor Model::predict(const Tensor& x, int64_t batch_size) {
   FORGE_CHECK(batch_size > 0, "[predict] batch_size must be positive, got {}", batch_size);
   FORGE_CHECK(x.dim() == static_cast<int64_t>(input_shape_.size()) + 1,
               "[predict] input must be [N, {}] (batch + the model's input shape), got {}",
-              shape_str(input_shape_).substr(1, shape_str(input_shape_).size() - 2), shape_str(x));
+              fmt::join(input_shape_, ", "), shape_str(x));
   ModeGuard mode(*network_, false);
   NoGradGuard no_grad;
   const int64_t n = x.size(0);

@@ -253,8 +253,8 @@ void Model::save_checkpoint(const std::string& dir, int64_t next_epoch, const Hi
     json gens = json::object();
     for (const auto& [path, module] : network_->named_modules()) {
       const Generator::State st = module->generator().state();
-      gens[path.empty() ? "." : path] = {{"s", st.s}, {"spare_normal", number_json(st.spare_normal)},
-                                         {"has_spare", st.has_spare}};
+      gens[path.empty() ? "." : path] = {
+          {"s", st.s}, {"spare_normal", number_json(st.spare_normal)}, {"has_spare", st.has_spare}};
     }
     json ck = {{"next_epoch", next_epoch}, {"history", history_json(history)}, {"generators", gens}};
     write_json(tmp + "/checkpoint.json", ck);
