@@ -17,6 +17,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev    # tests and benchmarks
   dataset-fashion-mnist                         # data for `forge demo` and the examples
   python3-sklearn                               # its bundled CSVs: iris, wine, breast-cancer, diabetes, digits
+  gnuplot-nox                                   # PNG plots of training runs (loss/metric curves, confusion matrix)
 )
 dev_packages=(python3-torch python3-numpy)
 

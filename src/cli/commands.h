@@ -10,4 +10,15 @@ void ensure_passive_openmp(int argc, char** argv);
 // `forge demo`: trains the two-layer network on Fashion-MNIST (see cli/demo.cpp).
 void register_demo(CLI::App& app);
 
+// `forge train CONFIG.toml`: a run end to end (cli/train.cpp).
+void register_train(CLI::App& app);
+// `forge eval MODEL_DIR`: metrics of a saved model (cli/eval.cpp).
+void register_eval(CLI::App& app);
+// `forge predict MODEL_DIR INPUT...` (cli/predict.cpp).
+void register_predict(CLI::App& app);
+// `forge summary MODEL_DIR|CONFIG` (cli/summary.cpp).
+void register_summary(CLI::App& app);
+// `forge quickstart`: the CNN on Fashion-MNIST in a few minutes (cli/quickstart.cpp).
+void register_quickstart(CLI::App& app);
+
 }  // namespace forge::cli

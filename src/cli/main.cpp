@@ -11,6 +11,11 @@ int main(int argc, char** argv) {
   forge::cli::ensure_passive_openmp(argc, argv);
   CLI::App app{"forge: train, run and serve neural networks in one native binary"};
   app.require_subcommand(1);
+  forge::cli::register_quickstart(app);
+  forge::cli::register_train(app);
+  forge::cli::register_eval(app);
+  forge::cli::register_predict(app);
+  forge::cli::register_summary(app);
   forge::cli::register_demo(app);
   try {
     app.parse(argc, argv);
