@@ -111,7 +111,7 @@ Tensor full(const Shape& shape, double value, DType dtype) {
 
 Tensor zeros(const Shape& shape, DType dtype) {
   Tensor t = empty(shape, dtype);
-  std::memset(t.raw_data(), 0, t.storage()->nbytes());
+  if (t.storage()->nbytes() > 0) std::memset(t.raw_data(), 0, t.storage()->nbytes());  // memset(nullptr, 0, 0) is UB
   return t;
 }
 Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
