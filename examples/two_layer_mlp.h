@@ -12,6 +12,7 @@
 
 #include "forge.h"
 #include "models/two_layer_mlp.h"
+#include "nn/loss.h"
 
 namespace forge::example {
 
@@ -45,7 +46,7 @@ inline GradientComparison compare_autograd_and_manual(const models::TwoLayerMlp&
   for (int step = 0; step < steps; ++step) {
     // (a) autograd: forward records the tape, backward() fills .grad of each parameter.
     for (const Tensor& p : with_tape.parameters()) p.zero_grad();
-    const Tensor loss = models::softmax_cross_entropy(with_tape.forward(x), labels);
+    const Tensor loss = sparse_categorical_cross_entropy_with_logits(with_tape.forward(x), labels);
     loss.backward();
     Tensors auto_grads;
     for (const Tensor& p : with_tape.parameters()) auto_grads.push_back(p.grad());

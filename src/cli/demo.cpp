@@ -12,6 +12,7 @@
 #include "core/random.h"
 #include "data/fashion_mnist.h"
 #include "models/two_layer_mlp.h"
+#include "nn/loss.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 
@@ -81,7 +82,7 @@ void run_demo(const DemoOptions& opt) {
       const Tensor x = gather_rows(data.train_images, rows, opt.batch_size);
       const Tensor y = gather_rows(data.train_labels, rows, opt.batch_size);
       for (const Tensor& p : params) p.zero_grad();
-      const Tensor loss = models::softmax_cross_entropy(model.forward(x), y);
+      const Tensor loss = sparse_categorical_cross_entropy_with_logits(model.forward(x), y);
       loss.backward();
       Tensors grads;
       for (const Tensor& p : params) grads.push_back(p.grad());

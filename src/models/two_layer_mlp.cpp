@@ -4,6 +4,7 @@
 
 #include "autograd/grad_mode.h"
 #include "ops/elementwise.h"
+#include "ops/index.h"
 #include "ops/linalg.h"
 #include "ops/reduce.h"
 #include "ops/view.h"
@@ -55,18 +56,6 @@ Tensor checked_labels(const Tensor& logits, const Tensor& labels, const char* op
 
 }  // namespace
 
-Tensor one_hot(const Tensor& labels, int64_t classes) {
-  FORGE_CHECK(labels.dim() == 1, "[one_hot] labels must be 1-d, got {}", shape_str(labels));
-  // [B, 1] == [1, C] broadcasts to the [B, C] mask.
-  return eq(labels.to(DType::kF32).unsqueeze(1), arange(0, static_cast<double>(classes)).unsqueeze(0));
-}
-
-Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels) {
-  const Tensor ids = checked_labels(logits, labels, "softmax_cross_entropy");
-  const Tensor log_probs = logits - logsumexp(logits, {1}, true);  // [B, C]
-  return neg(mean(sum(one_hot(ids, logits.size(1)) * log_probs, {1})));
-}
-
 MlpGradients manual_gradients(const TwoLayerMlp& m, const Tensor& x_in, const Tensor& labels) {
   NoGradGuard no_grad;
   const Tensor x = x_in.detach().to(DType::kF32);
@@ -78,7 +67,7 @@ MlpGradients manual_gradients(const TwoLayerMlp& m, const Tensor& x_in, const Te
   const Tensor z1 = matmul(x, w1.t()) + b1;  // [B, H]
   const Tensor h = relu(z1);                 // [B, H]
   const Tensor z2 = matmul(h, w2.t()) + b2;  // [B, C]
-  const Tensor y = one_hot(checked_labels(z2, labels, "two_layer_mlp"), z2.size(1));
+  const Tensor y = forge::one_hot(checked_labels(z2, labels, "two_layer_mlp"), z2.size(1));
   // Softmax, shifted by the row maximum for stability.
   const Tensor shifted = z2 - max(z2, {1}, true);
   const Tensor e = exp(shifted);

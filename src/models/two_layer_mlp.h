@@ -23,13 +23,7 @@ struct TwoLayerMlp {
   Tensor forward(const Tensor& x) const;
 };
 
-// Mean softmax cross-entropy of logits [B, C] against integer labels [B] in [0, C), written as
-// -mean(sum(one_hot * (x - logsumexp(x, {1}, true)), 1)). Differentiable in the logits.
-// Errors: "[softmax_cross_entropy] label 12 at row 3 is outside [0, 10)".
-Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels);
-
-// Float32 [B, classes] rows with a 1 at each label (no gradient).
-Tensor one_hot(const Tensor& labels, int64_t classes);
+// Its training loss is the library's sparse_categorical_cross_entropy_with_logits (nn/loss.h).
 
 // Loss and gradients of TwoLayerMlp computed by hand, as the seed's pseudo-code does: forward,
 // softmax, then backward with explicit matmuls; nothing is recorded on the tape.

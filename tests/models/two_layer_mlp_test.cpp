@@ -1,4 +1,5 @@
 #include "models/two_layer_mlp.h"
+#include "nn/loss.h"
 
 #include "test_util.h"
 
@@ -24,19 +25,6 @@ TEST(TwoLayerMlp, InitMatchesPyTorchDefaults) {
   EXPECT_THROW_MSG(models::TwoLayerMlp::init(0, 3, 2, gen), "[two_layer_mlp] sizes must be positive, got 0 -> 3 -> 2");
 }
 
-TEST(TwoLayerMlp, OneHot) {
-  const Tensor y = from_vector<int64_t>({2, 0, 1}, {3});
-  EXPECT_EQ(models::one_hot(y, 3).to_vector<float>(), (std::vector<float>{0, 0, 1, 1, 0, 0, 0, 1, 0}));
-}
-
-TEST(TwoLayerMlp, CrossEntropyGradcheck) {
-  const Tensor labels = from_vector<int64_t>({1, 0, 3}, {3});
-  EXPECT_TRUE(test::grad_ok([&](const Tensors& x) { return models::softmax_cross_entropy(x[0], labels); },
-                            {test::randn_leaf({3, 4}, 5)}));
-  // Uniform logits give log(C).
-  EXPECT_NEAR(models::softmax_cross_entropy(zeros({3, 4}), labels).item(), std::log(4.0), 1e-6);
-}
-
 TEST(TwoLayerMlp, NetworkGradcheck) {
   // Seed 6 keeps every hidden pre-activation >= 0.06 away from ReLU's kink (finite differences
   // straddling the kink disagree with any analytic gradient).
@@ -46,7 +34,8 @@ TEST(TwoLayerMlp, NetworkGradcheck) {
   const Tensor labels = from_vector<int64_t>({2, 0}, {2});
   EXPECT_TRUE(test::grad_ok(
       [&](const Tensors& p) {
-        return models::softmax_cross_entropy(models::TwoLayerMlp{p[0], p[1], p[2], p[3]}.forward(x), labels);
+        const models::TwoLayerMlp net{p[0], p[1], p[2], p[3]};
+        return sparse_categorical_cross_entropy_with_logits(net.forward(x), labels);
       },
       m.parameters()));
 }
@@ -56,7 +45,7 @@ TEST(TwoLayerMlp, ByHandMatchesAutograd) {
   const auto m = models::TwoLayerMlp::init(12, 8, 5, gen);
   const Tensor x = randn({7, 12}, 0, 1, &gen);
   const Tensor labels = randint(0, 5, {7}, &gen);
-  const Tensor loss = models::softmax_cross_entropy(m.forward(x), labels);
+  const Tensor loss = sparse_categorical_cross_entropy_with_logits(m.forward(x), labels);
   loss.backward();
   const auto g = models::manual_gradients(m, x, labels);
   EXPECT_NEAR(g.loss, loss.item(), 1e-6);
@@ -74,14 +63,6 @@ TEST(TwoLayerMlp, SgdUpdate) {
 }
 
 TEST(TwoLayerMlp, Errors) {
-  const Tensor logits = zeros({3, 4});
-  EXPECT_THROW_MSG(models::softmax_cross_entropy(logits, from_vector<int64_t>({1, 4, 0}, {3})),
-                   "[softmax_cross_entropy] label 4 at row 1 is outside [0, 4)");
-  EXPECT_THROW_MSG(models::softmax_cross_entropy(logits, from_vector<int64_t>({1, 0}, {2})),
-                   "labels must be 1-d [batch] matching logits (3,4), got (2,)");
-  EXPECT_THROW_MSG(models::softmax_cross_entropy(logits, zeros({3})), "labels must be integers, got float32");
-  EXPECT_THROW_MSG(models::softmax_cross_entropy(zeros({4}), zeros({4})),
-                   "logits must be 2-d [batch, classes], got (4,)");
   Generator gen(6);
   const auto m = models::TwoLayerMlp::init(6, 4, 3, gen);
   EXPECT_THROW_MSG(m.forward(zeros({2, 5})), "[linear] input has 5 features");
