@@ -3,8 +3,10 @@
 # everything is installed it changes nothing (and does not touch apt at all).
 #
 #   bash scripts/setup.sh         # build + test + demo dependencies
-#   bash scripts/setup.sh --dev   # also python3-torch and numpy (~1 GB with dependencies), used
-#                                 # only to regenerate the PyTorch goldens in tests/golden/data/
+#   bash scripts/setup.sh --test  # also the test-only Python environment: .venv with the pinned
+#                                 # PyPI packages of tools/requirements-test.txt (reference checks)
+#   bash scripts/setup.sh --dev   # --test plus python3-torch (~1 GB with dependencies), used to
+#                                 # regenerate the PyTorch goldens and references under tests/
 set -euo pipefail
 
 packages=(
@@ -18,14 +20,18 @@ packages=(
   dataset-fashion-mnist                         # data for `forge demo` and the examples
   python3-sklearn                               # its bundled CSVs: iris, wine, breast-cancer, diabetes, digits
   gnuplot-nox                                   # PNG plots of training runs (loss/metric curves, confusion matrix)
+  fortunes fortunes-zh                          # text corpora: topic classification, language models
 )
-dev_packages=(python3-torch python3-numpy)
+test_packages=(python3-venv python3-numpy)
+dev_packages=(python3-torch)
+want_venv=false
 
 for arg in "$@"; do
   case "$arg" in
-    --dev) packages+=("${dev_packages[@]}") ;;
+    --test) packages+=("${test_packages[@]}"); want_venv=true ;;
+    --dev) packages+=("${test_packages[@]}" "${dev_packages[@]}"); want_venv=true ;;
     -h | --help)
-      sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -41,8 +47,26 @@ missing=()
 for p in "${packages[@]}"; do
   installed "$p" || missing+=("$p")
 done
+# setup_venv: the test-only Python environment (.venv), refreshed when the pins change.
+setup_venv() {
+  $want_venv || return 0
+  local root req stamp
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  req="$root/tools/requirements-test.txt"
+  stamp="$root/.venv/.requirements-test.txt"
+  if [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then
+    echo "setup: .venv is up to date"
+    return 0
+  fi
+  echo "setup: creating .venv with the pinned test packages (tools/requirements-test.txt)"
+  /usr/bin/python3 -m venv --system-site-packages "$root/.venv"
+  "$root/.venv/bin/pip" install -q --disable-pip-version-check -r "$req"
+  cp "$req" "$stamp"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} Debian packages are installed"
+  setup_venv
   exit 0
 fi
 echo "setup: missing Debian packages: ${missing[*]}"
@@ -93,4 +117,5 @@ if ! apt_install; then
   apt_update
   apt_install
 fi
+setup_venv
 echo "setup: done"
