@@ -1,0 +1,42 @@
+#pragma once
+// The generation loop over any CausalLM: prefill the prompt, then sample token by token with the
+// KV cache, streaming text pieces and honouring stop strings.
+//
+// CONTRACT (shared by branches gpt, llama, serve): do not change signatures; add members.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llm/causal_lm.h"
+#include "llm/sampler.h"
+
+namespace forge::llm {
+
+struct GenerateOptions {
+  int64_t max_tokens = 128;
+  SamplingParams sampling{};
+  std::vector<std::string> stop{};   // stop strings: generation ends before the first match,
+                                     // which is not part of the returned/streamed text
+  std::vector<int32_t> stop_ids{};   // e.g. EOS / <|im_end|>; the tokenizer's eos is added by default
+  int64_t prefill_chunk = 512;       // prompt tokens per forward call
+};
+
+struct GenerateResult {
+  std::vector<int32_t> tokens;   // generated ids (without the prompt)
+  std::string text;              // generated text (stop string excluded)
+  std::string finish_reason;     // "stop" (stop string / stop id), "length", or "cancelled"
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  double prefill_seconds = 0.0;
+  double decode_seconds = 0.0;
+};
+
+// on_text receives each new piece of text as soon as it is certain not to be part of a stop
+// string; returning false cancels (finish_reason "cancelled"). Throws when the prompt does not
+// fit the context (never truncates silently).
+GenerateResult generate(CausalLM& model, const std::vector<int32_t>& prompt, const GenerateOptions& options,
+                        const std::function<bool(std::string_view)>& on_text = {});
+
+}  // namespace forge::llm
