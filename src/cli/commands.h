@@ -21,4 +21,9 @@ void register_summary(CLI::App& app);
 // `forge quickstart`: the CNN on Fashion-MNIST in a few minutes (cli/quickstart.cpp).
 void register_quickstart(CLI::App& app);
 
+// `forge inspect FILE [--json]`: GGUF / safetensors metadata and tensor table (cli/inspect.cpp).
+void register_inspect(CLI::App& app);
+// `forge quantize IN OUT --type q8_0|q4_0|q4_1|q4_k|q6_k` (cli/quantize.cpp).
+void register_quantize(CLI::App& app);
+
 }  // namespace forge::cli
