@@ -11,6 +11,7 @@ namespace avx2 {
 #include "backend/cpu/quant_simd.h"
 #undef FORGE_QTARGET
 #undef FORGE_QVNNI
+#undef FORGE_DOT_Q4
 }  // namespace avx2
 
 QuantDotFn quant_dot_avx2(DType wtype) { return avx2::select_dot(wtype); }
