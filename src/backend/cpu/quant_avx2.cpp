@@ -2,6 +2,8 @@
 // AVX2/FMA/F16C need no attribute here; the run-time check in quant_isa_supported guards use).
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "backend/cpu/quant.h"
 
 namespace forge::cpu {

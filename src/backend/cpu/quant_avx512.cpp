@@ -3,6 +3,8 @@
 // only through run-time dispatch (quant_isa_supported checks cpuid).
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "backend/cpu/quant.h"
 
 namespace forge::cpu {

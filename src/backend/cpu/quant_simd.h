@@ -118,9 +118,20 @@ FORGE_QTARGET static inline float dot_q4_512(int64_t K, const Block* w, const Bl
   const __m512i shifts = _mm512_set_epi64(S, S, 0, 0, S, S, 0, 0);
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  float corr = 0.0f;
+  __m128 corr_v = _mm_setzero_ps();  // lanes 1 and 3 collect m*s (Q4_1) or d*s (Q4_0)
+  const __m512i bcast = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);
   const int64_t nb = K / 32;
   int64_t b = 0;
+  // The block's two halves as one 32-bit word: (d, m) for Q4_1, (d, d) for Q4_0.
+  auto dm_word = [&](int64_t i) {
+    uint32_t v;
+    if constexpr (kHasMin) {
+      std::memcpy(&v, &w[i].d, 4);
+    } else {
+      v = static_cast<uint32_t>(w[i].d) * 0x10001u;
+    }
+    return static_cast<int>(v);
+  };
   auto pair = [&](int64_t i, __m512& acc) FORGE_QTARGET {
     const __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i].qs));
     const __m128i r1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i + 1].qs));
@@ -130,14 +141,14 @@ FORGE_QTARGET static inline float dot_q4_512(int64_t K, const Block* w, const Bl
         _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs))),
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i + 1].qs)), 1);
     const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, y);
-    const float d0 = h2f(w[i].d), d1 = h2f(w[i + 1].d);
-    const __m512 sc = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(d0 * a[i].d), _mm512_set1_ps(d1 * a[i + 1].d));
+    // [d0 m0 d1 m1] * [ad0 s0 ad1 s1]: lanes 0/2 are the block scales, 1/3 the offset terms
+    const __m128 wdm = _mm_cvtph_ps(_mm_set_epi32(0, 0, dm_word(i + 1), dm_word(i)));
+    const __m128i ads = _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(&a[i])),
+                                           _mm_loadl_epi64(reinterpret_cast<const __m128i*>(&a[i + 1])));
+    const __m128 prod = _mm_mul_ps(wdm, _mm_castsi128_ps(ads));
+    corr_v = _mm_add_ps(corr_v, prod);
+    const __m512 sc = _mm512_permutexvar_ps(bcast, _mm512_castps128_ps512(prod));
     acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc);
-    if constexpr (kHasMin) {
-      corr += h2f(w[i].m) * a[i].s + h2f(w[i + 1].m) * a[i + 1].s;
-    } else {
-      corr += d0 * a[i].s + d1 * a[i + 1].s;
-    }
   };
   for (; b + 3 < nb; b += 4) {
     pair(b, acc0);
@@ -145,6 +156,9 @@ FORGE_QTARGET static inline float dot_q4_512(int64_t K, const Block* w, const Bl
   }
   for (; b + 1 < nb; b += 2) pair(b, acc0);
   float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  alignas(16) float cv[4];
+  _mm_store_ps(cv, corr_v);
+  float corr = cv[1] + cv[3];
   for (; b < nb; ++b) {
     const __m256i p0 = dot_u8s8(_mm256_setzero_si256(), unpack_nibbles(w[b].qs),
                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].qs)));
