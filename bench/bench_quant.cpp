@@ -2,9 +2,11 @@
 // SmolLM2-135M projection sizes, per weight type and kernel path. "hot" reuses one matrix (it
 // stays in L2/L3); "stream" cycles through enough copies (>= 64 MiB) that every call reads its
 // weights from DRAM, which is the decode regime the ~40 GB/s roofline refers to.
-//   ./build/bench_quant --benchmark_filter=q4_1
+//   ./build/bench_quant --benchmark_filter=q4_1      (FORGE_BENCH_THREADS=2 for two threads)
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "core/random.h"
@@ -74,6 +76,7 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (const char* t = std::getenv("FORGE_BENCH_THREADS")) forge::set_num_threads(std::atoi(t));
   register_all();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
