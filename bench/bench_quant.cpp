@@ -56,9 +56,11 @@ void register_all() {
     const bool k_quant = forge::block_size(c.type) == 256;
     // [N, K]: attn_q/attn_output 576x576 and ffn_gate/up 1536x576; K-quants need K % 256 == 0,
     // so they run ffn_down's 576x1536 instead.
-    const std::vector<std::pair<int64_t, int64_t>> sizes =
+    std::vector<std::pair<int64_t, int64_t>> sizes =
         k_quant ? std::vector<std::pair<int64_t, int64_t>>{{576, 1536}}
                 : std::vector<std::pair<int64_t, int64_t>>{{576, 576}, {1536, 576}};
+    // the tied output head (token_embd, Q8_0 in the SmolLM2 file): 30 MB per token
+    if (c.type == DType::kQ8_0) sizes.emplace_back(49152, 576);
     for (const auto& [isa, isa_name] : isas) {
       for (const auto& [N, K] : sizes) {
         for (bool stream : {false, true}) {
