@@ -47,7 +47,31 @@ void bench_matvec(benchmark::State& state, DType type, QuantIsa isa, int64_t N, 
   state.counters["threads"] = forge::num_threads();
 }
 
+// Prompt processing: M = 512 activation rows against one weight matrix (GFLOP/s counter).
+void bench_prefill(benchmark::State& state, DType type, QuantIsa isa, int64_t M, int64_t N, int64_t K) {
+  if (!forge::cpu::quant_isa_supported(isa)) {
+    state.SkipWithError("ISA not supported on this CPU");
+    return;
+  }
+  forge::Generator gen(9);
+  forge::Tensor wq = forge::quantize(forge::randn({N, K}, 0.0, 0.02, &gen), type);
+  forge::Tensor x = forge::randn({M, K}, 0.0, 1.0, &gen);
+  std::vector<float> y(static_cast<size_t>(M * N));
+  for (auto _ : state) {
+    forge::cpu::quant_matmul(x.data<float>(), M, K, wq.raw_data(), type, N, nullptr, y.data(), isa);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(2 * M * N * K) * static_cast<double>(state.iterations()) / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
+
 void register_all() {
+  for (const auto& [type, tname] : {std::pair{DType::kQ4_1, "q4_1"}, std::pair{DType::kQ8_0, "q8_0"}}) {
+    const std::string name = std::string("prefill/") + tname + "/avx512vnni/512x576x576";
+    benchmark::RegisterBenchmark(name.c_str(), [type = type](benchmark::State& s) {
+      bench_prefill(s, type, QuantIsa::kAvx512Vnni, 512, 576, 576);
+    })->Unit(benchmark::kMillisecond);
+  }
   const Case cases[] = {{"q4_0", DType::kQ4_0}, {"q4_1", DType::kQ4_1}, {"q8_0", DType::kQ8_0},
                         {"q4_k", DType::kQ4_K}, {"q6_k", DType::kQ6_K}};
   const std::pair<QuantIsa, const char*> isas[] = {
