@@ -14,6 +14,7 @@
 #include "ops/index.h"
 #include "ops/reduce.h"
 #include "optim/clip.h"
+#include "train/callback_state.h"
 #include "train/callbacks.h"
 #include "train/compile.h"
 
@@ -213,6 +214,14 @@ History Model::fit(const DatasetPtr& train, const FitOptions& options) {
   nan_message_.clear();
   network_->train(true);
   for (auto& cb : callbacks) cb->on_train_begin(*this);
+  active_callbacks_ = callbacks;
+  struct ClearActive {
+    std::vector<CallbackPtr>& v;
+    ~ClearActive() { v.clear(); }
+  } clear_active{active_callbacks_};
+  restore_callback_states(callbacks, pending_callback_state_, pending_callback_tensors_);
+  pending_callback_state_ = nullptr;
+  pending_callback_tensors_.clear();
 
   const NamedTensors params = optimizer_->params();
   for (int64_t epoch = options.initial_epoch; epoch < options.epochs && !stop_training_; ++epoch) {
