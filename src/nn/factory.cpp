@@ -13,6 +13,7 @@
 #include "nn/layers/dropout.h"
 #include "nn/layers/embedding.h"
 #include "nn/layers/norm.h"
+#include "nn/layers/permute.h"
 #include "nn/layers/pool.h"
 #include "nn/layers/recurrent.h"
 
@@ -226,6 +227,10 @@ const std::map<std::string, LayerEntry>& registry() {
                                  return std::make_shared<MultiHeadAttention>(a.positive("num_heads"),
                                                                              a.positive("key_dim"), o);
                                }};
+    t["Permute"] = {{"dims"}, [](const Args& a) -> ModulePtr {
+                      const auto d = a.pair("dims");
+                      return std::make_shared<Permute>(std::vector<int64_t>{d[0], d[1]});
+                    }};
     return t;
   }();
   return table;
