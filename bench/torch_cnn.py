@@ -50,6 +50,7 @@ def main():
         n, bs = xtr.shape[0], 64
         perm = torch.randperm(n)
         t0 = time.perf_counter()
+        c0 = time.process_time()
         for i in range(0, n, bs):
             j = perm[i:i + bs]
             opt.zero_grad(set_to_none=True)
@@ -58,6 +59,8 @@ def main():
             opt.step()
         dt = time.perf_counter() - t0
         res["train_samples_per_s"] = n / dt
+        res["train_cpu_samples_per_s"] = n / (time.process_time() - c0)
+        res["train_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
         res["train_s"] = dt
         with torch.no_grad():
             m.eval()
