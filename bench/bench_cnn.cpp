@@ -64,12 +64,18 @@ Args parse(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (k == "--threads") a.threads = std::stoi(next());
-    else if (k == "--samples") a.samples = std::stoll(next());
-    else if (k == "--reps") a.reps = std::stoi(next());
-    else if (k == "--precision") a.precision = next();
-    else if (k == "--only") a.only = next();
-    else if (k == "--json") a.json = true;
+    if (k == "--threads")
+      a.threads = std::stoi(next());
+    else if (k == "--samples")
+      a.samples = std::stoll(next());
+    else if (k == "--reps")
+      a.reps = std::stoi(next());
+    else if (k == "--precision")
+      a.precision = next();
+    else if (k == "--only")
+      a.only = next();
+    else if (k == "--json")
+      a.json = true;
     else {
       std::fprintf(stderr, "bench_cnn: unknown argument %s\n", k.c_str());
       std::exit(2);
@@ -143,10 +149,11 @@ int main(int argc, char** argv) {
   if (args.json) {
     std::printf(
         "{\"workload\": \"cnn\", \"threads\": %d, \"precision\": \"%s\", \"samples\": %lld, \"train_samples_per_s\": "
-        "%.1f, \"train_cpu_samples_per_s\": %.1f, \"train_s\": %.3f, \"train_peak_rss_mib\": %.1f, \"test_accuracy\": %.4f, \"predict1_median_us\": %.1f, \"predict1_p90_us\": %.1f, "
+        "%.1f, \"train_cpu_samples_per_s\": %.1f, \"train_s\": %.3f, \"train_peak_rss_mib\": %.1f, \"test_accuracy\": "
+        "%.4f, \"predict1_median_us\": %.1f, \"predict1_p90_us\": %.1f, "
         "\"peak_rss_mib\": %.1f}\n",
-        args.threads, args.precision.c_str(), static_cast<long long>(n), train_sps, train_cpu_sps, train_s, train_rss, acc, lat_med_us,
-        lat_p90_us, rss);
+        args.threads, args.precision.c_str(), static_cast<long long>(n), train_sps, train_cpu_sps, train_s, train_rss,
+        acc, lat_med_us, lat_p90_us, rss);
   } else {
     std::printf("cnn threads=%d precision=%s samples=%lld\n", args.threads, args.precision.c_str(),
                 static_cast<long long>(n));

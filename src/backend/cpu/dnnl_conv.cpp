@@ -115,8 +115,8 @@ PrimDescs prim_descs(const Conv2dGeometry& g) {
   return p;
 }
 
-dnnl::convolution_forward::primitive_desc forward_pd(const UserDescs& u, const PrimDescs& p, bool with_bias,
-                                                     bool relu, const memory::desc& dst) {
+dnnl::convolution_forward::primitive_desc forward_pd(const UserDescs& u, const PrimDescs& p, bool with_bias, bool relu,
+                                                     const memory::desc& dst) {
   auto& engine = dnnl_engine();
   dnnl::primitive_attr attr;
   if (relu) {
@@ -168,8 +168,7 @@ Entry create(const Conv2dGeometry& g, Pass pass, bool bias, bool relu) {
                                   plain_layouts() && g.bf16 == 0 ? Tag::nchw : Tag::any);
       dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, diff_src, p.weights, p.dst_in,
                                                  u.strides, u.dilates, u.pad_l, u.pad_r);
-      dnnl::convolution_backward_data::primitive_desc pd(desc, dnnl_engine(),
-                                                         forward_pd(u, p, false, false, p.dst_in));
+      dnnl::convolution_backward_data::primitive_desc pd(desc, dnnl_engine(), forward_pd(u, p, false, false, p.dst_in));
       e.prim = dnnl::convolution_backward_data(pd);
       e.args.push_back(make_arg(DNNL_ARG_DIFF_DST, false, u.dst, pd.diff_dst_desc()));
       e.args.push_back(make_arg(DNNL_ARG_WEIGHTS, false, u.weights, pd.weights_desc()));
@@ -182,8 +181,7 @@ Entry create(const Conv2dGeometry& g, Pass pass, bool bias, bool relu) {
       dnnl::convolution_backward_weights::primitive_desc pd =
           bias ? dnnl::convolution_backward_weights::primitive_desc(
                      dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, p.src, diff_w,
-                                                              p.bias, p.dst_in, u.strides, u.dilates, u.pad_l,
-                                                              u.pad_r),
+                                                              p.bias, p.dst_in, u.strides, u.dilates, u.pad_l, u.pad_r),
                      dnnl_engine(), hint)
                : dnnl::convolution_backward_weights::primitive_desc(
                      dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, p.src, diff_w,
@@ -210,9 +208,10 @@ std::shared_ptr<const Entry> cached(const Conv2dGeometry& g, Pass pass, bool bia
   try {
     entry = std::make_shared<const Entry>(create(g, pass, bias, relu));
   } catch (const dnnl::error& e) {
-    fail("[conv2d] oneDNN could not create a {}convolution for input ({},{},{},{}), weight ({},{},{},{}), groups {}: {}",
-         g.bf16 != 0 ? "bf16 " : "", g.batch, g.in_channels, g.in_h, g.in_w, g.out_channels, g.in_channels / g.groups,
-         g.kernel_h, g.kernel_w, g.groups, e.what());
+    fail(
+        "[conv2d] oneDNN could not create a {}convolution for input ({},{},{},{}), weight ({},{},{},{}), groups {}: {}",
+        g.bf16 != 0 ? "bf16 " : "", g.batch, g.in_channels, g.in_h, g.in_w, g.out_channels, g.in_channels / g.groups,
+        g.kernel_h, g.kernel_w, g.groups, e.what());
   }
   g_cache.emplace(key, entry);
   return entry;
