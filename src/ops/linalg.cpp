@@ -2,6 +2,8 @@
 
 #include "autograd/node.h"
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/gemm_bf16.h"  // bf16 dispatch hook (branch perfcnn)
+#include "ops/precision.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 #include "ops/view.h"
@@ -57,8 +59,8 @@ Tensor matmul_nd(const Tensor& a_in, const Tensor& b_in) {
       b = b.contiguous();
       vb = {false, n};
     }
-    cpu::sgemm(false, vb.transposed, batches * m, n, k, 1.0f, a.data<float>(), k, b.data<float>(), vb.ld, 0.0f,
-               out.data<float>(), n);
+    cpu::gemm(math_precision() == Precision::kBF16, false, vb.transposed, batches * m, n, k, 1.0f, a.data<float>(), k,
+              b.data<float>(), vb.ld, 0.0f, out.data<float>(), n);
   } else {
     Shape a_full = batch, b_full = batch;
     a_full.insert(a_full.end(), {m, k});
@@ -86,7 +88,8 @@ Tensor matmul_nd(const Tensor& a_in, const Tensor& b_in) {
         oa += index[d] * ae.strides()[d];
         ob += index[d] * be.strides()[d];
       }
-      cpu::sgemm(va.transposed, vb.transposed, m, n, k, 1.0f, pa + oa, va.ld, pb + ob, vb.ld, 0.0f, po + i * m * n, n);
+      cpu::gemm(math_precision() == Precision::kBF16, va.transposed, vb.transposed, m, n, k, 1.0f, pa + oa, va.ld,
+                pb + ob, vb.ld, 0.0f, po + i * m * n, n);
       for (size_t d = nb; d-- > 0;) {
         if (++index[d] < batch[d]) break;
         index[d] = 0;
@@ -167,8 +170,8 @@ Tensor linear_impl(const Tensor& x_in, const Tensor& weight_in, const Tensor& bi
     beta = 1.0f;
   }
   // out[rows, out] = x[rows, in] @ w^T ; w is [out, in] row-major, i.e. transposed for GEMM.
-  cpu::sgemm(false, !vw.transposed, rows, out_features, in_features, 1.0f, x.data<float>(), in_features,
-             w.data<float>(), vw.ld, beta, po, out_features);
+  cpu::gemm(math_precision() == Precision::kBF16, false, !vw.transposed, rows, out_features, in_features, 1.0f,
+            x.data<float>(), in_features, w.data<float>(), vw.ld, beta, po, out_features);
   if (relu_out) {
     const int64_t total = rows * out_features;
     for (int64_t i = 0; i < total; ++i) po[i] = po[i] > 0.0f ? po[i] : 0.0f;
