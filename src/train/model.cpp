@@ -13,6 +13,7 @@
 #include "nn/functional.h"
 #include "ops/elementwise.h"
 #include "ops/index.h"
+#include "ops/precision.h"
 #include "ops/reduce.h"
 #include "optim/clip.h"
 #include "train/callback_state.h"
@@ -119,7 +120,6 @@ Optimizer& Model::optimizer() {
 void Model::compile(const CompileOptions& options) {
   FORGE_CHECK(options.precision == "fp32" || options.precision == "bf16",
               "[compile] precision must be 'fp32' or 'bf16', got '{}'", options.precision);
-  FORGE_CHECK(options.precision != "bf16", "[compile] precision 'bf16' is not supported yet; use 'fp32'");
   check_loss_name(options.loss);
   FORGE_CHECK(options.clip_norm >= 0 && options.clip_value >= 0,
               "[compile] clip_norm and clip_value must be >= 0, got {} and {}", options.clip_norm, options.clip_value);
@@ -204,6 +204,8 @@ History Model::fit(const DatasetPtr& train, const FitOptions& options) {
   stop_training_ = false;
   nan_message_.clear();
   network_->train(true);
+  // bf16 matmuls/convolutions (fp32 master weights, gradients and optimizer state) for this fit.
+  PrecisionGuard precision(parse_precision(compile_options_.precision));
   for (auto& cb : callbacks) cb->on_train_begin(*this);
   active_callbacks_ = callbacks;
   struct ClearActive {
@@ -289,6 +291,7 @@ std::map<std::string, double> Model::evaluate(const DatasetPtr& data, int64_t ba
   FORGE_CHECK(batch_size > 0, "[evaluate] batch_size must be positive, got {}", batch_size);
   ModeGuard mode(*network_, false);
   NoGradGuard no_grad;
+  PrecisionGuard precision(parse_precision(compile_options_.precision));
   std::vector<std::unique_ptr<metrics::Metric>> ms;
   for (const auto& name : compile_options_.metrics) ms.push_back(metrics::make_metric(name));
   DataLoader loader(data, {.batch_size = batch_size});
@@ -314,6 +317,7 @@ Tensor Model::predict(const Tensor& x, int64_t batch_size) {
               fmt::join(input_shape_, ", "), shape_str(x));
   ModeGuard mode(*network_, false);
   NoGradGuard no_grad;
+  PrecisionGuard precision(parse_precision(compile_options_.precision));
   const int64_t n = x.size(0);
   if (n <= batch_size) return network_->forward(x);
   Tensors parts;

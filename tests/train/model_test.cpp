@@ -81,10 +81,10 @@ TEST(Model, CompileErrors) {
                    "missing required option 'total_steps'");
   EXPECT_THROW_MSG(m.compile([] {
     auto o = test::compile_opts();
-    o.precision = "bf16";
+    o.precision = "fp16";
     return o;
   }()),
-                   "'bf16' is not supported yet");
+                   "precision must be 'fp32' or 'bf16', got 'fp16'");
   EXPECT_FALSE(m.compiled());
   for (const char* opt : {"sgd", "adam", "adamw", "rmsprop", "adagrad"}) m.compile(test::compile_opts({{"name", opt}}));
   EXPECT_EQ(std::string(m.optimizer().name()), "Adagrad");
