@@ -2,7 +2,7 @@
 // SmolLM2-135M projection sizes, per weight type and kernel path. "hot" reuses one matrix (it
 // stays in L2/L3); "stream" cycles through enough copies (>= 64 MiB) that every call reads its
 // weights from DRAM, which is the decode regime the ~40 GB/s roofline refers to.
-//   ./build/bench_quant --benchmark_filter=q4_1      (FORGE_BENCH_THREADS=2 for two threads)
+//   ./build/bench/bench_quant --benchmark_filter=q4_1      (FORGE_BENCH_THREADS=2 for two threads)
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>

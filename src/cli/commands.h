@@ -20,6 +20,8 @@ void register_predict(CLI::App& app);
 void register_summary(CLI::App& app);
 // `forge quickstart`: the CNN on Fashion-MNIST in a few minutes (cli/quickstart.cpp).
 void register_quickstart(CLI::App& app);
+// `forge bench [WORKLOAD...]`: workload benchmarks (cli/bench.cpp, src/bench/).
+void register_bench(CLI::App& app);
 
 // `forge inspect FILE [--json]`: GGUF / safetensors metadata and tensor table (cli/inspect.cpp).
 void register_inspect(CLI::App& app);
