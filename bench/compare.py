@@ -54,7 +54,8 @@ def run_json(cmd, env):
 
 
 def measure(name, system, threads, a):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               OPENBLAS_NUM_THREADS=str(threads))  # Debian torch links OpenBLAS (spinning pool)
     common = [name, "--threads", str(threads), "--samples", str(a.samples), "--json"]
     if system == "forge":
         env["OMP_WAIT_POLICY"] = "passive"

@@ -3,18 +3,20 @@
 #include <cstdlib>
 #include <new>
 
+#include "core/allocator.h"
 #include "core/error.h"
 
 namespace forge {
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
+  // The data comes from the caching allocator (core/allocator.h) and goes back to it when the
+  // last view dies.
   auto storage = std::shared_ptr<Storage>(new Storage());
-  const size_t rounded = (nbytes + 63) / 64 * 64;
-  void* data = rounded == 0 ? nullptr : std::aligned_alloc(64, rounded);
-  if (rounded != 0 && data == nullptr) fail("[storage] out of memory allocating {} bytes", nbytes);
+  void* data = allocate_host(nbytes);
   storage->data_ = data;
   storage->nbytes_ = nbytes;
-  storage->release_ = [data] { std::free(data); };
+  // Two words: held inside std::function's local buffer, no extra heap allocation.
+  storage->release_ = [data, nbytes] { free_host(data, nbytes); };
   return storage;
 }
 

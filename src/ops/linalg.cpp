@@ -3,6 +3,7 @@
 #include "autograd/node.h"
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/gemm_bf16.h"  // bf16 dispatch hook (branch perfcnn)
+#include "backend/cpu/gemv.h"
 #include "ops/precision.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
@@ -133,6 +134,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 
 namespace {
 
+// Up to this many rows, linear uses matrix-vector products instead of one GEMM.
+constexpr int64_t kGemvMaxRows = 4;
+
 // y = x @ w^T (+ bias), then ReLU in place when `relu`: one GEMM and at most one extra pass
 // over the (cache-resident) output.
 Tensor linear_impl(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, bool relu_out) {
@@ -162,16 +166,25 @@ Tensor linear_impl(const Tensor& x_in, const Tensor& weight_in, const Tensor& bi
   out_shape.back() = out_features;
   Tensor out = empty(out_shape);
   float* po = out.data<float>();
-  float beta = 0.0f;
-  if (bias_in.defined()) {
-    Tensor bias = as_float(bias_in, op).contiguous();
-    const float* pb = bias.data<float>();
-    for (int64_t r = 0; r < rows; ++r) std::copy(pb, pb + out_features, po + r * out_features);
-    beta = 1.0f;
+  Tensor bias = bias_in.defined() ? as_float(bias_in, op).contiguous() : Tensor();
+  if (rows <= kGemvMaxRows && !vw.transposed && math_precision() == Precision::kF32) {
+    // A few rows (batch-1 inference): dot products over the weight rows beat GEMM setup.
+    const float* pb = bias.defined() ? bias.data<float>() : nullptr;
+    for (int64_t r = 0; r < rows; ++r) {
+      cpu::gemv_rows(out_features, in_features, x.data<float>() + r * in_features, w.data<float>(), vw.ld, pb,
+                     po + r * out_features);
+    }
+  } else {
+    float beta = 0.0f;
+    if (bias.defined()) {
+      const float* pb = bias.data<float>();
+      for (int64_t r = 0; r < rows; ++r) std::copy(pb, pb + out_features, po + r * out_features);
+      beta = 1.0f;
+    }
+    // out[rows, out] = x[rows, in] @ w^T ; w is [out, in] row-major, i.e. transposed for GEMM.
+    cpu::gemm(math_precision() == Precision::kBF16, false, !vw.transposed, rows, out_features, in_features, 1.0f,
+              x.data<float>(), in_features, w.data<float>(), vw.ld, beta, po, out_features);
   }
-  // out[rows, out] = x[rows, in] @ w^T ; w is [out, in] row-major, i.e. transposed for GEMM.
-  cpu::gemm(math_precision() == Precision::kBF16, false, !vw.transposed, rows, out_features, in_features, 1.0f,
-            x.data<float>(), in_features, w.data<float>(), vw.ld, beta, po, out_features);
   if (relu_out) {
     const int64_t total = rows * out_features;
     for (int64_t i = 0; i < total; ++i) po[i] = po[i] > 0.0f ? po[i] : 0.0f;

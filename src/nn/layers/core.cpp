@@ -52,6 +52,8 @@ Tensor Dense::forward(const Tensor& input) {
   FORGE_CHECK(input.defined() && input.dim() >= 1, "[Dense] input must have at least 1 axis");
   build(input.shape());
   output_shape(input.shape());  // validates the feature count
+  // ReLU is fused into the GEMM's output pass (forward) and its gradient mask (backward).
+  if (options_.activation == "relu") return linear_relu(input, weight_, bias_);
   return apply_activation(options_.activation, linear(input, weight_, bias_));
 }
 

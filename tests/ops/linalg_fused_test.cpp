@@ -1,0 +1,41 @@
+// linear_relu (fused bias + ReLU) and the single-row GEMV path of linear: gradients, parity
+// with the composed ops, errors.
+#include <gtest/gtest.h>
+
+#include "ops/elementwise.h"
+#include "ops/linalg.h"
+#include "test_util.h"
+
+namespace forge {
+namespace {
+
+TEST(LinearRelu, MatchesComposedOnGemmAndGemvPaths) {
+  for (int64_t rows : {1, 3, 5, 64}) {
+    Tensor x = test::randn_leaf({rows, 37}, 1);
+    Tensor w = test::randn_leaf({19, 37}, 2);
+    Tensor b = test::randn_leaf({19}, 3);
+    EXPECT_TRUE(test::all_close(linear_relu(x, w, b), relu(matmul(x, w.t()) + b))) << rows;
+    EXPECT_TRUE(test::all_close(linear(x, w, b), matmul(x, w.t()) + b)) << rows;
+  }
+}
+
+TEST(LinearRelu, Gradients) {
+  // Inputs away from the ReLU kink (finite differences across it are meaningless).
+  for (int64_t rows : {1, 6}) {
+    Tensor x = test::randn_leaf({rows, 5}, 4);
+    Tensor w = test::randn_leaf({3, 5}, 5);
+    Tensor b = test::randn_leaf({3}, 6);
+    EXPECT_TRUE(test::grad_ok([](const Tensors& t) { return linear_relu(t[0], t[1], t[2]); }, {x, w, b})) << rows;
+    EXPECT_TRUE(test::grad_ok([](const Tensors& t) { return linear_relu(t[0], t[1]); }, {x, w})) << rows;
+  }
+}
+
+TEST(LinearRelu, Errors) {
+  Tensor x = zeros({2, 4}), w = zeros({3, 5});
+  EXPECT_THROW_MSG(linear_relu(x, w), "[linear_relu] input has 4 features (shape (2,4)) but weight (3,5) expects 5");
+  EXPECT_THROW_MSG(linear_relu(x, zeros({3})), "[linear_relu] weight must be 2-d");
+  EXPECT_THROW_MSG(linear_relu(x, zeros({3, 4}), zeros({2})), "[linear_relu] bias of shape (2,) does not match 3");
+}
+
+}  // namespace
+}  // namespace forge
