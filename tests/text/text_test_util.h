@@ -68,10 +68,17 @@ inline uint32_t random_code_point(std::mt19937& rng, bool all_planes = true) {
   }
 }
 
-inline std::string random_utf8(std::mt19937& rng, size_t max_chars, bool all_planes = true) {
+// assigned_only: skip code points our Unicode 14 tables call other (C*) beyond ASCII: mostly
+// unassigned ones, which newer Unicode versions (those of HF tokenizers' Rust crates) may assign.
+inline std::string random_utf8(std::mt19937& rng, size_t max_chars, bool all_planes = true,
+                               bool assigned_only = false) {
   std::string s;
   const size_t n = std::uniform_int_distribution<size_t>(0, max_chars)(rng);
-  for (size_t i = 0; i < n; ++i) utf8_append(s, random_code_point(rng, all_planes));
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t cp = random_code_point(rng, all_planes);
+    while (assigned_only && cp >= 0x80 && is_control(cp)) cp = random_code_point(rng, all_planes);
+    utf8_append(s, cp);
+  }
   return s;
 }
 

@@ -20,6 +20,9 @@ def main():
     with open(sys.argv[1], encoding="utf-8") as f:
         spec = json.load(f)
     tok = hf_tokenizers.load(spec)
+    # Forge's encode never pads or truncates (MiniLM's tokenizer.json pads to 128).
+    tok.no_padding()
+    tok.no_truncation()
     add = spec.get("add_special_tokens", False)
     encodings = tok.encode_batch(spec["texts"], add_special_tokens=add)
     ids = [e.ids for e in encodings]
