@@ -21,4 +21,7 @@ void register_summary(CLI::App& app);
 // `forge quickstart`: the CNN on Fashion-MNIST in a few minutes (cli/quickstart.cpp).
 void register_quickstart(CLI::App& app);
 
+// `forge tokenize --tokenizer PATH [--ids] TEXT...` and `forge tokenizer train ...` (cli/tokenize.cpp).
+void register_tokenize(CLI::App& app);
+
 }  // namespace forge::cli
