@@ -80,6 +80,8 @@ class BpeTokenizer : public Tokenizer {
  private:
   void build();
   void encode_piece(std::string_view bytes, std::vector<int32_t>& out) const;
+  void merge_short(std::vector<int32_t>& symbols) const;
+  void merge_long(std::vector<int32_t>& symbols) const;
 
   Config config_;
   std::vector<std::string> id_to_token_;  // "" for holes

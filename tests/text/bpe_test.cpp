@@ -151,6 +151,24 @@ TEST(Bpe, RoundTripRandomUtf8) {
   }
 }
 
+TEST(Bpe, LongPiecesAreFastAndLossless) {
+  auto t = small_trained();
+  std::mt19937 rng(5);
+  std::string word;
+  for (int i = 0; i < 200000; ++i) word += static_cast<char>('a' + rng() % 26);
+  const auto start = std::chrono::steady_clock::now();
+  const auto ids = t->encode(word);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(t->decode(ids), word);
+  EXPECT_LT(seconds, 2.0);  // O(n log n); the quadratic scan would take minutes
+}
+
+TEST(Bpe, InvalidUtf8IsEncodedLosslessly) {
+  auto t = small_trained();
+  const std::string bad = "ok \xFF\xFE broken \xE4\xB8 tail \xC3";
+  EXPECT_EQ(t->decode(t->encode(bad)), bad);
+}
+
 TEST(Bpe, SpecialTokensMatchedFirstAndSkippable) {
   auto t = small_trained();
   const auto im_start = *t->token_to_id("<|im_start|>");

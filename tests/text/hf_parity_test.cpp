@@ -13,6 +13,12 @@
 namespace forge::text {
 namespace {
 
+std::string repeated(std::initializer_list<std::pair<char, size_t>> runs) {
+  std::string s;
+  for (auto [c, n] : runs) s.append(n, c);
+  return s;
+}
+
 const std::vector<std::string>& fixed_texts() {
   static const std::vector<std::string> texts = {
       "Hello, world! The quick brown fox jumps over the lazy dog.",
@@ -32,6 +38,11 @@ const std::vector<std::string>& fixed_texts() {
       "[CLS] already [SEP] here [MASK] and [UNK] [PAD]",
       "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ and ligature ﬁ ﬂ and Ⅻ ½",
       "a" + std::string(150, 'b') + " short",
+      // Long pieces take the heap merge path.
+      "supercalifragilisticexpialidocious" "antidisestablishmentarianism" "pneumonoultramicroscopic" "thequickbrownfoxjumpsoverthelazydog",
+      "床前明月光疑是地上霜举头望明月低头思故乡白日依山尽黄河入海流欲穷千里目更上一层楼",
+      repeated({{' ', 300}, {'x', 1}, {'\n', 200}, {'!', 100}}),
+      "1234567890123456789012345678901234567890123456789012345678901234567890",
   };
   return texts;
 }
