@@ -274,6 +274,19 @@ std::string BpeTokenizer::id_to_token(int32_t id) const {
   return id_to_token_[static_cast<size_t>(id)];
 }
 
+void BpeTokenizer::set_special_tokens(const SpecialTokens& special, bool add_bos) {
+  for (auto id : {special.bos, special.eos, special.pad, special.unk, special.cls, special.sep, special.mask}) {
+    FORGE_CHECK(!id || (*id >= 0 && *id < vocab_size()), "[tokenizer] special token id {} outside the vocabulary of {}",
+                id.value_or(0), vocab_size());
+  }
+  config_.special = special;
+  auto& post = config_.post_processor;
+  if (add_bos && special.bos && post.prefix.empty() && post.suffix.empty()) {
+    post.prefix.push_back(*special.bos);
+    post.json.clear();
+  }
+}
+
 void BpeTokenizer::save(const std::string& path) const {
   std::ofstream file(path, std::ios::binary);
   FORGE_CHECK(file.good(), "[tokenizer] cannot write '{}'", path);

@@ -73,6 +73,10 @@ class BpeTokenizer : public Tokenizer {
   std::string id_to_token(int32_t id) const override;
   const SpecialTokens& special_tokens() const override { return config_.special; }
 
+  // Replaces the special-token ids (from tokenizer_config.json, GGUF metadata); add_bos makes
+  // encode(..., add_special_tokens=true) prepend BOS when the post-processor adds nothing.
+  void set_special_tokens(const SpecialTokens& special, bool add_bos = false);
+
   PreTokenizer pre_tokenizer() const { return config_.pre_tokenizer; }
   const std::vector<std::pair<std::string, std::string>>& merges() const { return config_.merges; }
   const std::vector<AddedToken>& added_tokens() const { return config_.added_tokens; }

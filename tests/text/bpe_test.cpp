@@ -201,6 +201,23 @@ TEST(Bpe, SaveLoadRoundTrip) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Bpe, TokenizerConfigSuppliesSpecialTokens) {
+  auto t = small_trained();
+  const auto dir = test::temp_dir("bpe_config");
+  t->save((dir / "tokenizer.json").string());
+  test::write_file(dir / "tokenizer_config.json",
+                   R"({"bos_token": "<|im_start|>", "eos_token": {"content": "<|im_end|>"}, "pad_token": null,
+                       "add_bos_token": true})");
+  auto loaded = load_tokenizer_json((dir / "tokenizer.json").string());
+  EXPECT_EQ(loaded->special_tokens().bos, t->token_to_id("<|im_start|>"));
+  EXPECT_EQ(loaded->special_tokens().eos, t->token_to_id("<|im_end|>"));
+  EXPECT_EQ(loaded->encode("hi", true).front(), *t->token_to_id("<|im_start|>"));
+  test::write_file(dir / "tokenizer_config.json", R"({"eos_token": "<nope>"})");
+  EXPECT_THROW_MSG(load_tokenizer_json((dir / "tokenizer.json").string()),
+                   "tokenizer_config.json: $.eos_token: token '<nope>' is not in the vocabulary");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Bpe, FromVocabAndMergesErrors) {
   EXPECT_THROW_MSG(BpeTokenizer({}, {}, {}, "gpt2", {}), "vocabulary is empty");
   EXPECT_THROW_MSG(BpeTokenizer({"a", "b"}, {"a c"}, {}, "gpt2", {}), "merge 0 'a c' uses a token missing");

@@ -103,6 +103,46 @@ INSTANTIATE_TEST_SUITE_P(PreTokenizers, TrainedBpeParity,
                            return name == "llama-bpe" ? std::string("llama3") : name;
                          });
 
+// The GGUF path: a vocabulary rebuilt from tokens + "left right" merges + token types with the
+// "llama-bpe" pre-tokenizer (which also turns on Llama-3's ignore_merges), saved and compared.
+TEST(GgufStyleBpeParity, Llama3VocabularyFromTokensAndMerges) {
+  auto en = load_fortunes();
+  std::vector<std::string> corpus(en.texts.begin(), en.texts.begin() + 3000);
+  BpeTrainOptions options;
+  options.vocab_size = 1500;
+  options.special_tokens = {"<|begin_of_text|>", "<|end_of_text|>"};
+  options.pre_tokenizer = PreTokenizer::kLlama3;
+  auto trained = BpeTokenizer::train(corpus, options);
+  std::vector<std::string> tokens;
+  std::vector<int32_t> types;
+  for (int32_t id = 0; id < trained->vocab_size(); ++id) {
+    tokens.push_back(trained->id_to_token(id));
+    types.push_back(id < 2 ? 3 : 1);
+  }
+  std::vector<std::string> merges;
+  for (const auto& [l, r] : trained->merges()) {
+    std::string m = l;  // (not l + " " + r: GCC 12 warns falsely on that, -Wrestrict)
+    m += ' ';
+    m += r;
+    merges.push_back(std::move(m));
+  }
+  SpecialTokens special;
+  special.bos = 0;
+  special.eos = 1;
+  BpeTokenizer ours(tokens, merges, types, "llama-bpe", special, /*add_bos=*/true);
+  EXPECT_EQ(ours.encode("hi", true).front(), 0);
+  const auto dir = test::temp_dir("llama3_parity");
+  const auto path = (dir / "tokenizer.json").string();
+  ours.save(path);
+  const auto texts = with_random(1000, 21, /*all_planes=*/true);
+  for (bool add : {false, true}) {
+    const auto hf = test::hf_encode(
+        {{"kind", "json"}, {"path", path}, {"texts", texts}, {"add_special_tokens", add}}, "llama3_hf");
+    expect_same_ids(ours, hf, texts, add);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 std::string minilm_dir() { return test::models_dir() + "/all-minilm-l6-v2"; }
 
 TEST(WordPieceParity, MiniLmTokenizerJson) {
