@@ -35,6 +35,13 @@ TEST(WordPiece, NormalizerSteps) {
   EXPECT_EQ(keep.normalize("Éa"), "Éa");  // strip_accents follows lowercase unless set
 }
 
+TEST(WordPiece, InvalidUtf8IsReplacedThenCleaned) {
+  WordPieceTokenizer t(tiny_vocab());
+  // Invalid bytes decode to U+FFFD, which clean_text drops (documented in docs/text.md).
+  EXPECT_EQ(t.normalize("he\xFFllo"), "hello");
+  EXPECT_EQ(t.encode("he\xFFllo \xC3"), (std::vector<int32_t>{8}));
+}
+
 TEST(WordPiece, MaxInputCharsPerWord) {
   WordPieceOptions options;
   options.max_input_chars_per_word = 4;
