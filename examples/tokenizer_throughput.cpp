@@ -23,8 +23,8 @@ static void measure(const std::string& name, const text::Tokenizer& tok, const s
     for (const auto& t : texts) tokens += tok.encode(t).size();
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
-  fmt::print("{:<28} {:>8.1f} MB/s {:>10.0f} tokens/s ({} tokens, {:.3f} s)\n", name, bytes / best / 1e6,
-             tokens / best, tokens, best);
+  fmt::print("{:<28} {:>8.1f} MB/s {:>10.0f} tokens/s ({} tokens, {:.3f} s)\n", name, bytes / best / 1e6, tokens / best,
+             tokens, best);
 }
 
 int main(int argc, char** argv) {

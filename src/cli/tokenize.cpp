@@ -63,8 +63,7 @@ std::vector<std::string> corpus_texts(const std::vector<std::string>& sources) {
       continue;
     }
     std::ifstream in(source, std::ios::binary);
-    FORGE_CHECK(in.good(), "[tokenizer train] cannot open '{}' (a text file, 'fortunes' or 'fortunes-zh')",
-                source);
+    FORGE_CHECK(in.good(), "[tokenizer train] cannot open '{}' (a text file, 'fortunes' or 'fortunes-zh')", source);
     std::string line;
     while (std::getline(in, line)) texts.push_back(line + "\n");
   }
@@ -135,8 +134,8 @@ void register_tokenize(CLI::App& app) {
     fmt::print(stderr, "\n");
     tok->save(t->out);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    fmt::print("trained {} tokens ({} merges) on {} texts in {:.2f} s -> {}\n", tok->vocab_size(),
-               tok->merges().size(), texts.size(), seconds, t->out);
+    fmt::print("trained {} tokens ({} merges) on {} texts in {:.2f} s -> {}\n", tok->vocab_size(), tok->merges().size(),
+               texts.size(), seconds, t->out);
   });
 }
 

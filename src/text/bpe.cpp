@@ -24,8 +24,8 @@ BpeTokenizer::BpeTokenizer(std::vector<std::string> tokens, const std::vector<st
                            const std::vector<int32_t>& token_types, const std::string& pre_tokenizer,
                            SpecialTokens special, bool add_bos) {
   FORGE_CHECK(!tokens.empty(), "[tokenizer] BPE vocabulary is empty");
-  FORGE_CHECK(token_types.empty() || token_types.size() == tokens.size(),
-              "[tokenizer] {} token types for {} tokens", token_types.size(), tokens.size());
+  FORGE_CHECK(token_types.empty() || token_types.size() == tokens.size(), "[tokenizer] {} token types for {} tokens",
+              token_types.size(), tokens.size());
   config_.pre_tokenizer = pre_tokenizer_from_name(pre_tokenizer);
   config_.ignore_merges = config_.pre_tokenizer == PreTokenizer::kLlama3;
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -51,8 +51,8 @@ BpeTokenizer::BpeTokenizer(std::vector<std::string> tokens, const std::vector<st
   }
   const auto n = static_cast<int32_t>(tokens.size());
   auto check_id = [&](const std::optional<int32_t>& id, const char* what) {
-    FORGE_CHECK(!id || (*id >= 0 && *id < n), "[tokenizer] {} token id {} outside the vocabulary of {}",
-                what, id.value_or(0), n);
+    FORGE_CHECK(!id || (*id >= 0 && *id < n), "[tokenizer] {} token id {} outside the vocabulary of {}", what,
+                id.value_or(0), n);
   };
   check_id(special.bos, "bos");
   check_id(special.eos, "eos");
@@ -91,10 +91,8 @@ void BpeTokenizer::build() {
     auto b = config_.vocab.find(right);
     auto merged = config_.vocab.find(left + right);
     FORGE_CHECK(a != config_.vocab.end() && b != config_.vocab.end() && merged != config_.vocab.end(),
-                "[tokenizer] merge {} '{} {}' uses a token missing from the vocabulary", r, left,
-                right);
-    merge_rank_.emplace(pair_key(a->second, b->second),
-                        std::make_pair(static_cast<int32_t>(r), merged->second));
+                "[tokenizer] merge {} '{} {}' uses a token missing from the vocabulary", r, left, right);
+    merge_rank_.emplace(pair_key(a->second, b->second), std::make_pair(static_cast<int32_t>(r), merged->second));
   }
   byte_id_.assign(256, -1);
   const auto& table = byte_to_unicode();
@@ -241,8 +239,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_specia
 std::string BpeTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
   std::string out;
   for (int32_t id : ids) {
-    FORGE_CHECK(id >= 0 && id < vocab_size(), "[tokenizer] token id {} outside the vocabulary of {}",
-                id, vocab_size());
+    FORGE_CHECK(id >= 0 && id < vocab_size(), "[tokenizer] token id {} outside the vocabulary of {}", id, vocab_size());
     const auto index = static_cast<size_t>(id);
     if (is_added_[index]) {
       if (!(skip_special_tokens && is_special_[index])) out += id_to_token_[index];
@@ -269,8 +266,7 @@ std::optional<int32_t> BpeTokenizer::token_to_id(std::string_view token) const {
 }
 
 std::string BpeTokenizer::id_to_token(int32_t id) const {
-  FORGE_CHECK(id >= 0 && id < vocab_size(), "[tokenizer] token id {} outside the vocabulary of {}",
-              id, vocab_size());
+  FORGE_CHECK(id >= 0 && id < vocab_size(), "[tokenizer] token id {} outside the vocabulary of {}", id, vocab_size());
   return id_to_token_[static_cast<size_t>(id)];
 }
 

@@ -30,8 +30,8 @@ bool has_type(const nlohmann::json& j, const char* type) {
   return false;
 }
 
-const nlohmann::json& member(const std::string& file, const nlohmann::json& j,
-                             const std::string& path, const char* key, const char* type) {
+const nlohmann::json& member(const std::string& file, const nlohmann::json& j, const std::string& path, const char* key,
+                             const char* type) {
   const std::string where = path + "." + key;
   if (!j.is_object() || !j.contains(key)) fail_at(file, where, "missing");
   const auto& v = j.at(key);
@@ -184,16 +184,17 @@ void apply_tokenizer_config(const std::string& json_path, BpeTokenizer& tok) {
       return;  // null: not defined
     }
     const auto id = tok.token_to_id(name);
-    if (!id) json_detail::fail_at(config_path.string(), std::string("$.") + key,
-                                  fmt::format("token '{}' is not in the vocabulary", name));
+    if (!id)
+      json_detail::fail_at(config_path.string(), std::string("$.") + key,
+                           fmt::format("token '{}' is not in the vocabulary", name));
     slot = id;
   };
   lookup("bos_token", special.bos);
   lookup("eos_token", special.eos);
   lookup("pad_token", special.pad);
   lookup("unk_token", special.unk);
-  const bool add_bos = config.contains("add_bos_token") && config["add_bos_token"].is_boolean() &&
-                       config["add_bos_token"].get<bool>();
+  const bool add_bos =
+      config.contains("add_bos_token") && config["add_bos_token"].is_boolean() && config["add_bos_token"].get<bool>();
   tok.set_special_tokens(special, add_bos);
 }
 

@@ -35,7 +35,8 @@ TEST(CliTokenize, TrainThenTokenize) {
     for (int i = 0; i < 50; ++i) corpus << "the lowest newest widest tokens, the low new wide token\n";
   }
   const auto out = (dir / "tokenizer.json").string();
-  auto [rc, text] = run("tokenizer train --vocab-size 270 --min-frequency 1 --out " + out + " " + (dir / "corpus.txt").string());
+  auto [rc, text] =
+      run("tokenizer train --vocab-size 270 --min-frequency 1 --out " + out + " " + (dir / "corpus.txt").string());
   ASSERT_EQ(rc, 0) << text;
   EXPECT_NE(text.find("trained 270 tokens"), std::string::npos) << text;
   std::tie(rc, text) = run("tokenize --tokenizer " + out + " --ids 'the lowest' 'new'");

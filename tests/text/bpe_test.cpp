@@ -1,3 +1,5 @@
+#include "text/bpe.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -6,7 +8,6 @@
 #include "data/fortunes.h"
 #include "formats/gguf.h"
 #include "test_util.h"
-#include "text/bpe.h"
 #include "text_test_util.h"
 
 namespace forge::text {
@@ -251,10 +252,9 @@ std::shared_ptr<BpeTokenizer> smollm2() {
   SpecialTokens special;
   special.bos = static_cast<int32_t>(file.get_int("tokenizer.ggml.bos_token_id", -1));
   special.eos = static_cast<int32_t>(file.get_int("tokenizer.ggml.eos_token_id", -1));
-  t = std::make_shared<BpeTokenizer>(file.at("tokenizer.ggml.tokens").as_strings(),
-                                     file.at("tokenizer.ggml.merges").as_strings(), types,
-                                     file.get_string("tokenizer.ggml.pre", "gpt2"), special,
-                                     file.get_int("tokenizer.ggml.add_bos_token", 0) != 0);
+  t = std::make_shared<BpeTokenizer>(
+      file.at("tokenizer.ggml.tokens").as_strings(), file.at("tokenizer.ggml.merges").as_strings(), types,
+      file.get_string("tokenizer.ggml.pre", "gpt2"), special, file.get_int("tokenizer.ggml.add_bos_token", 0) != 0);
   return t;
 }
 
@@ -263,8 +263,8 @@ TEST(BpeGguf, SmolLm2MatchesHuggingFace) {
   ASSERT_TRUE(t);
   EXPECT_EQ(t->vocab_size(), 49152);
   EXPECT_EQ(t->pre_tokenizer(), PreTokenizer::kSmolLm);
-  const auto refs = nlohmann::json::parse(test::read_file(std::string(FORGE_TEST_DATA_DIR) +
-                                                          "/text/data/smollm2_tokenizer_refs.json"));
+  const auto refs = nlohmann::json::parse(
+      test::read_file(std::string(FORGE_TEST_DATA_DIR) + "/text/data/smollm2_tokenizer_refs.json"));
   ASSERT_GT(refs["cases"].size(), 20u);
   for (const auto& c : refs["cases"]) {
     const std::string text = c["text"];

@@ -39,7 +39,10 @@ const std::vector<std::string>& fixed_texts() {
       "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ and ligature ﬁ ﬂ and Ⅻ ½",
       "a" + std::string(150, 'b') + " short",
       // Long pieces take the heap merge path.
-      "supercalifragilisticexpialidocious" "antidisestablishmentarianism" "pneumonoultramicroscopic" "thequickbrownfoxjumpsoverthelazydog",
+      "supercalifragilisticexpialidocious"
+      "antidisestablishmentarianism"
+      "pneumonoultramicroscopic"
+      "thequickbrownfoxjumpsoverthelazydog",
       "床前明月光疑是地上霜举头望明月低头思故乡白日依山尽黄河入海流欲穷千里目更上一层楼",
       repeated({{' ', 300}, {'x', 1}, {'\n', 200}, {'!', 100}}),
       "1234567890123456789012345678901234567890123456789012345678901234567890",
@@ -63,8 +66,8 @@ void expect_same_ids(const Tokenizer& ours, const nlohmann::json& hf, const std:
     const auto expected = hf["ids"][i].get<std::vector<int32_t>>();
     const auto got = ours.encode(texts[i], add_special_tokens);
     if (got != expected && ++mismatches <= 5) {
-      ADD_FAILURE() << "case " << i << " text '" << texts[i] << "'\n ours: "
-                    << nlohmann::json(got).dump() << "\n   hf: " << nlohmann::json(expected).dump();
+      ADD_FAILURE() << "case " << i << " text '" << texts[i] << "'\n ours: " << nlohmann::json(got).dump()
+                    << "\n   hf: " << nlohmann::json(expected).dump();
     }
   }
   EXPECT_EQ(mismatches, 0);
@@ -136,8 +139,8 @@ TEST(GgufStyleBpeParity, Llama3VocabularyFromTokensAndMerges) {
   ours.save(path);
   const auto texts = with_random(1000, 21, /*all_planes=*/true);
   for (bool add : {false, true}) {
-    const auto hf = test::hf_encode(
-        {{"kind", "json"}, {"path", path}, {"texts", texts}, {"add_special_tokens", add}}, "llama3_hf");
+    const auto hf =
+        test::hf_encode({{"kind", "json"}, {"path", path}, {"texts", texts}, {"add_special_tokens", add}}, "llama3_hf");
     expect_same_ids(ours, hf, texts, add);
   }
   std::filesystem::remove_all(dir);
@@ -156,8 +159,8 @@ TEST(WordPieceParity, MiniLmTokenizerJson) {
   // in Unicode 14 (e.g. U+1E003, Mn since Unicode 9, is kept by HF's strip_accents).
   const auto texts = with_random(800, 11, /*all_planes=*/false, /*assigned_only=*/true);
   for (bool add : {false, true}) {
-    const auto hf = test::hf_encode(
-        {{"kind", "json"}, {"path", path}, {"texts", texts}, {"add_special_tokens", add}}, "minilm_json");
+    const auto hf = test::hf_encode({{"kind", "json"}, {"path", path}, {"texts", texts}, {"add_special_tokens", add}},
+                                    "minilm_json");
     expect_same_ids(*ours, hf, texts, add);
   }
 }
