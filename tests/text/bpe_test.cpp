@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <filesystem>
 
 #include "data/fortunes.h"
@@ -162,6 +164,27 @@ TEST(Bpe, LongPiecesAreFastAndLossless) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(t->decode(ids), word);
   EXPECT_LT(seconds, 2.0);  // O(n log n); the quadratic scan would take minutes
+}
+
+TEST(Bpe, EncodeIsThreadSafe) {
+  auto t = small_trained();
+  std::mt19937 rng(3);
+  std::vector<std::string> texts;
+  for (int i = 0; i < 400; ++i) texts.push_back(test::random_utf8(rng, 40));
+  std::vector<std::vector<int32_t>> expected;
+  for (const auto& s : texts) expected.push_back(t->encode(s));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      for (size_t i = 0; i < texts.size(); ++i) {
+        const size_t j = (i * 7 + static_cast<size_t>(k) * 13) % texts.size();
+        if (t->encode(texts[j]) != expected[j]) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(Bpe, InvalidUtf8IsEncodedLosslessly) {
