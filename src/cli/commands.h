@@ -20,6 +20,8 @@ void register_predict(CLI::App& app);
 void register_summary(CLI::App& app);
 // `forge quickstart`: the CNN on Fashion-MNIST in a few minutes (cli/quickstart.cpp).
 void register_quickstart(CLI::App& app);
+// `forge bench [WORKLOAD...]`: workload benchmarks (cli/bench.cpp, src/bench/).
+void register_bench(CLI::App& app);
 
 // `forge tokenize --tokenizer PATH [--ids] TEXT...` and `forge tokenizer train ...` (cli/tokenize.cpp).
 void register_tokenize(CLI::App& app);

@@ -13,6 +13,7 @@
 #include "nn/layers/dropout.h"
 #include "nn/layers/embedding.h"
 #include "nn/layers/norm.h"
+#include "nn/layers/permute.h"
 #include "nn/layers/pool.h"
 #include "nn/layers/recurrent.h"
 
@@ -226,6 +227,10 @@ const std::map<std::string, LayerEntry>& registry() {
                                  return std::make_shared<MultiHeadAttention>(a.positive("num_heads"),
                                                                              a.positive("key_dim"), o);
                                }};
+    t["Permute"] = {{"dims"}, [](const Args& a) -> ModulePtr {
+                      const auto d = a.pair("dims");
+                      return std::make_shared<Permute>(std::vector<int64_t>{d[0], d[1]});
+                    }};
     return t;
   }();
   return table;
@@ -260,7 +265,7 @@ ModulePtr build_layer(const json& spec, std::optional<size_t> index) {
   const std::string prefix =
       index ? fmt::format("[layers] layer {} ({}): ", *index, type) : fmt::format("[layer] {}: ", type);
   for (const auto& [key, value] : spec.items()) {
-    if (key == "type" || key == "name") continue;
+    if (key == "type" || key == "name" || key == "inputs") continue;  // "inputs": graph models (nn/functional.h)
     const auto& allowed = it->second.arguments;
     FORGE_CHECK(std::find(allowed.begin(), allowed.end(), key) != allowed.end(),
                 "{}unknown argument '{}'; valid arguments: {}", prefix, key, join(allowed));

@@ -1,7 +1,11 @@
 #include "ops/conv.h"
 
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "backend/cpu/conv_fused.h"
 #include "backend/cpu/dnnl_conv.h"
+#include "ops/elementwise.h"
+#include "ops/precision.h"
 #include "ops/reduce.h"
 #include "ops/spatial.h"
 #include "ops/view.h"
@@ -54,6 +58,7 @@ cpu::Conv2dGeometry make_geometry(const char* op, const Shape& input, const Shap
   }
 
   cpu::Conv2dGeometry g;
+  g.bf16 = math_precision() == Precision::kBF16 ? 1 : 0;
   g.batch = input[0];
   g.in_channels = c_in;
   g.out_channels = c_out;
@@ -104,22 +109,55 @@ Tensor conv2d_backward_input_impl(const Tensor& grad_output, const Tensor& weigh
 Tensor conv2d_backward_weight_impl(const Tensor& grad_output, const Tensor& input, const Shape& weight_shape,
                                    const Conv2dParams& p);
 
+// grad * (y > 0): the gradient through a relu whose output is y. One fused pass on the plain
+// backward; the composed (differentiable) form when a graph of the backward is being built.
+Tensor relu_grad(const Tensor& grad, const Tensor& y) {
+  if (grad_enabled()) return mul(grad, gt(y, 0.0));
+  Tensor go = as_float_contiguous(grad);
+  Tensor out = empty(y.shape());
+  cpu::relu_grad(go.data<float>(), y.data<float>(), out.data<float>(), y.numel());
+  return out;
+}
+
+// The weight and bias gradients of one convolution. On the plain backward both come from one
+// oneDNN pass; with a graph of the backward they are the differentiable ops.
+std::pair<Tensor, Tensor> weight_and_bias_grads(const Tensor& go, const Tensor& input, const Tensor& weight,
+                                                const Tensor& bias, const Conv2dParams& p) {
+  const bool want_w = weight.requires_grad();
+  const bool want_b = bias.defined() && bias.requires_grad();
+  if (want_w && want_b && !grad_enabled()) {
+    const cpu::Conv2dGeometry g = make_geometry("conv2d_backward_weight", input.shape(), weight.shape(), p);
+    Tensor x = as_float_contiguous(input);
+    Tensor gof = as_float_contiguous(go);
+    Tensor gw = empty(weight.shape());
+    Tensor gb = empty(bias.shape());
+    cpu::conv2d_backward_weights(g, x.data<float>(), gof.data<float>(), gw.data<float>(), gb.data<float>());
+    return {gw, gb};
+  }
+  Tensor gw = want_w ? conv2d_backward_weight_impl(go, input, weight.shape(), p) : Tensor();
+  Tensor gb = want_b ? sum(go, {0, 2, 3}) : Tensor();
+  return {gw, gb};
+}
+
 // input/weight are 4-d (possibly views of 3-d conv1d operands); g was validated by the caller.
+// `relu` fuses max(., 0) into the convolution (a oneDNN post-op).
 Tensor conv2d_run(const cpu::Conv2dGeometry& g, const Tensor& input, const Tensor& weight, const Tensor& bias,
-                  const Conv2dParams& p) {
+                  const Conv2dParams& p, bool relu = false) {
   Tensor x = as_float_contiguous(input);
   Tensor w = as_float_contiguous(weight);
   Tensor b = bias.defined() ? as_float_contiguous(bias) : Tensor();
   Tensor out = empty(output_shape(g));
-  cpu::conv2d_forward(g, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr, out.data<float>());
+  cpu::conv2d_forward(g, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr, out.data<float>(),
+                      relu);
   if (needs_grad({&input, &weight, &bias})) {
-    record("conv2d", {input, weight, bias}, out, [input, weight, bias, p](const Tensors& grads) {
-      const Tensor& go = grads[0];
-      Tensor gx = input.requires_grad() ? conv2d_backward_input_impl(go, weight, input.shape(), p) : Tensor();
-      Tensor gw = weight.requires_grad() ? conv2d_backward_weight_impl(go, input, weight.shape(), p) : Tensor();
-      Tensor gb = bias.defined() && bias.requires_grad() ? sum(go, {0, 2, 3}) : Tensor();
-      return Tensors{gx, gw, gb};
-    });
+    Tensor y = relu ? out.detach() : Tensor();
+    record(relu ? "conv2d_relu" : "conv2d", {input, weight, bias}, out,
+           [input, weight, bias, p, y](const Tensors& grads) {
+             const Tensor go = y.defined() ? relu_grad(grads[0], y) : grads[0];
+             Tensor gx = input.requires_grad() ? conv2d_backward_input_impl(go, weight, input.shape(), p) : Tensor();
+             auto [gw, gb] = weight_and_bias_grads(go, input, weight, bias, p);
+             return Tensors{gx, gw, gb};
+           });
   }
   return out;
 }
@@ -188,29 +226,52 @@ void check_defined(const char* op, const Tensor& input, const Tensor& weight) {
 
 }  // namespace
 
-Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride, const Padding& padding,
-              int64_t dilation, int64_t groups) {
-  check_defined("conv1d", input, weight);
-  const cpu::Conv2dGeometry g =
-      make_geometry("conv1d", input.shape(), weight.shape(), {stride}, padding, {dilation}, groups);
-  check_bias("conv1d", bias, g.out_channels);
+namespace {
+
+Tensor conv1d_any(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride, const Padding& padding,
+                  int64_t dilation, int64_t groups, bool relu, const char* op) {
+  check_defined(op, input, weight);
+  const cpu::Conv2dGeometry g = make_geometry(op, input.shape(), weight.shape(), {stride}, padding, {dilation}, groups);
+  check_bias(op, bias, g.out_channels);
   Conv2dParams p;
   p.stride = {1, stride};
   p.dilation = {1, dilation};
   p.groups = groups;
   p.padding = padding.kind == Padding::Kind::kExplicit
-                  ? Padding::explicit_({0, detail::explicit_pad("conv1d", padding, 0, 1)})
+                  ? Padding::explicit_({0, detail::explicit_pad(op, padding, 0, 1)})
                   : padding;
-  return conv2d_run(g, input.unsqueeze(2), weight.unsqueeze(2), bias, p).squeeze(2);
+  return conv2d_run(g, input.unsqueeze(2), weight.unsqueeze(2), bias, p, relu).squeeze(2);
+}
+
+Tensor conv2d_any(const Tensor& input, const Tensor& weight, const Tensor& bias, std::array<int64_t, 2> stride,
+                  const Padding& padding, std::array<int64_t, 2> dilation, int64_t groups, bool relu, const char* op) {
+  check_defined(op, input, weight);
+  const Conv2dParams p{stride, padding, dilation, groups};
+  const cpu::Conv2dGeometry g = make_geometry(op, input.shape(), weight.shape(), p);
+  check_bias(op, bias, g.out_channels);
+  return conv2d_run(g, input, weight, bias, p, relu);
+}
+
+}  // namespace
+
+Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride, const Padding& padding,
+              int64_t dilation, int64_t groups) {
+  return conv1d_any(input, weight, bias, stride, padding, dilation, groups, false, "conv1d");
+}
+
+Tensor conv1d_relu(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride,
+                   const Padding& padding, int64_t dilation, int64_t groups) {
+  return conv1d_any(input, weight, bias, stride, padding, dilation, groups, true, "conv1d_relu");
 }
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, std::array<int64_t, 2> stride,
               const Padding& padding, std::array<int64_t, 2> dilation, int64_t groups) {
-  check_defined("conv2d", input, weight);
-  const Conv2dParams p{stride, padding, dilation, groups};
-  const cpu::Conv2dGeometry g = make_geometry("conv2d", input.shape(), weight.shape(), p);
-  check_bias("conv2d", bias, g.out_channels);
-  return conv2d_run(g, input, weight, bias, p);
+  return conv2d_any(input, weight, bias, stride, padding, dilation, groups, false, "conv2d");
+}
+
+Tensor conv2d_relu(const Tensor& input, const Tensor& weight, const Tensor& bias, std::array<int64_t, 2> stride,
+                   const Padding& padding, std::array<int64_t, 2> dilation, int64_t groups) {
+  return conv2d_any(input, weight, bias, stride, padding, dilation, groups, true, "conv2d_relu");
 }
 
 Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Shape& input_shape,

@@ -38,6 +38,15 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Te
               std::array<int64_t, 2> stride = {1, 1}, const Padding& padding = Padding::valid(),
               std::array<int64_t, 2> dilation = {1, 1}, int64_t groups = 1);
 
+// relu(conv1d(...)) and relu(conv2d(...)) fused: the relu runs inside the convolution kernel
+// (a oneDNN post-op) and the backward masks the gradient in one pass. Same values, gradients
+// and errors (named "conv1d_relu" / "conv2d_relu") as the composition.
+Tensor conv1d_relu(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(), int64_t stride = 1,
+                   const Padding& padding = Padding::valid(), int64_t dilation = 1, int64_t groups = 1);
+Tensor conv2d_relu(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
+                   std::array<int64_t, 2> stride = {1, 1}, const Padding& padding = Padding::valid(),
+                   std::array<int64_t, 2> dilation = {1, 1}, int64_t groups = 1);
+
 // The two halves of conv2d's gradient, as differentiable ops (conv2d's backward rule uses
 // them; their own backward rules use conv2d and each other, so any order of derivative works).
 // Arguments are those of the forward call; grad_output has the forward output's shape.

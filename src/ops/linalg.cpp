@@ -2,6 +2,8 @@
 
 #include "autograd/node.h"
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/gemm_bf16.h"  // bf16 dispatch hook (branch perfcnn)
+#include "ops/precision.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 #include "ops/view.h"
@@ -57,8 +59,8 @@ Tensor matmul_nd(const Tensor& a_in, const Tensor& b_in) {
       b = b.contiguous();
       vb = {false, n};
     }
-    cpu::sgemm(false, vb.transposed, batches * m, n, k, 1.0f, a.data<float>(), k, b.data<float>(), vb.ld, 0.0f,
-               out.data<float>(), n);
+    cpu::gemm(math_precision() == Precision::kBF16, false, vb.transposed, batches * m, n, k, 1.0f, a.data<float>(), k,
+              b.data<float>(), vb.ld, 0.0f, out.data<float>(), n);
   } else {
     Shape a_full = batch, b_full = batch;
     a_full.insert(a_full.end(), {m, k});
@@ -86,7 +88,8 @@ Tensor matmul_nd(const Tensor& a_in, const Tensor& b_in) {
         oa += index[d] * ae.strides()[d];
         ob += index[d] * be.strides()[d];
       }
-      cpu::sgemm(va.transposed, vb.transposed, m, n, k, 1.0f, pa + oa, va.ld, pb + ob, vb.ld, 0.0f, po + i * m * n, n);
+      cpu::gemm(math_precision() == Precision::kBF16, va.transposed, vb.transposed, m, n, k, 1.0f, pa + oa, va.ld,
+                pb + ob, vb.ld, 0.0f, po + i * m * n, n);
       for (size_t d = nb; d-- > 0;) {
         if (++index[d] < batch[d]) break;
         index[d] = 0;
@@ -128,23 +131,27 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return matmul_nd(a, b);
 }
 
-Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in) {
-  FORGE_CHECK(x_in.defined() && weight_in.defined(), "[linear] input or weight is undefined");
-  FORGE_CHECK(weight_in.dim() == 2, "[linear] weight must be 2-d [out_features, in_features], got {}",
+namespace {
+
+// y = x @ w^T (+ bias), then ReLU in place when `relu`: one GEMM and at most one extra pass
+// over the (cache-resident) output.
+Tensor linear_impl(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, bool relu_out) {
+  const char* op = relu_out ? "linear_relu" : "linear";
+  FORGE_CHECK(x_in.defined() && weight_in.defined(), "[{}] input or weight is undefined", op);
+  FORGE_CHECK(weight_in.dim() == 2, "[{}] weight must be 2-d [out_features, in_features], got {}", op,
               shape_str(weight_in.shape()));
-  FORGE_CHECK(x_in.dim() >= 1, "[linear] input must be at least 1-d");
+  FORGE_CHECK(x_in.dim() >= 1, "[{}] input must be at least 1-d", op);
   const int64_t in_features = weight_in.shape()[1];
   const int64_t out_features = weight_in.shape()[0];
-  FORGE_CHECK(x_in.shape().back() == in_features,
-              "[linear] input has {} features (shape {}) but weight {} expects {}", x_in.shape().back(),
-              shape_str(x_in.shape()), shape_str(weight_in.shape()), in_features);
+  FORGE_CHECK(x_in.shape().back() == in_features, "[{}] input has {} features (shape {}) but weight {} expects {}",
+              op, x_in.shape().back(), shape_str(x_in.shape()), shape_str(weight_in.shape()), in_features);
   if (bias_in.defined()) {
     FORGE_CHECK(bias_in.dim() == 1 && bias_in.shape()[0] == out_features,
-                "[linear] bias of shape {} does not match {} output features", shape_str(bias_in.shape()),
+                "[{}] bias of shape {} does not match {} output features", op, shape_str(bias_in.shape()),
                 out_features);
   }
-  Tensor x = as_float(x_in, "linear").contiguous();
-  Tensor w = as_float(weight_in, "linear");
+  Tensor x = as_float(x_in, op).contiguous();
+  Tensor w = as_float(weight_in, op);
   MatrixView vw = matrix_view(w);
   if (vw.ld < 0) {
     w = w.contiguous();
@@ -157,25 +164,41 @@ Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   float* po = out.data<float>();
   float beta = 0.0f;
   if (bias_in.defined()) {
-    Tensor bias = as_float(bias_in, "linear").contiguous();
+    Tensor bias = as_float(bias_in, op).contiguous();
     const float* pb = bias.data<float>();
     for (int64_t r = 0; r < rows; ++r) std::copy(pb, pb + out_features, po + r * out_features);
     beta = 1.0f;
   }
   // out[rows, out] = x[rows, in] @ w^T ; w is [out, in] row-major, i.e. transposed for GEMM.
-  cpu::sgemm(false, !vw.transposed, rows, out_features, in_features, 1.0f, x.data<float>(), in_features,
-             w.data<float>(), vw.ld, beta, po, out_features);
+  cpu::gemm(math_precision() == Precision::kBF16, false, !vw.transposed, rows, out_features, in_features, 1.0f,
+            x.data<float>(), in_features, w.data<float>(), vw.ld, beta, po, out_features);
+  if (relu_out) {
+    const int64_t total = rows * out_features;
+    for (int64_t i = 0; i < total; ++i) po[i] = po[i] > 0.0f ? po[i] : 0.0f;
+  }
 
   if (needs_grad({&x_in, &weight_in, &bias_in})) {
-    record("linear", {x_in, weight_in, bias_in}, out, [x_in, weight_in, bias_in, in_features](const Tensors& g) {
-      Tensor g2 = g[0].reshape({-1, g[0].shape().back()});
-      Tensor gx = x_in.requires_grad() ? matmul(g[0], weight_in).reshape(x_in.shape()) : Tensor();
-      Tensor gw = weight_in.requires_grad() ? matmul(g2.t(), x_in.reshape({-1, in_features})) : Tensor();
-      Tensor gb = bias_in.defined() && bias_in.requires_grad() ? sum(g2, {0}) : Tensor();
-      return Tensors{gx, gw, gb};
-    });
+    Tensor saved_out = relu_out ? out.detach() : Tensor();
+    record(op, {x_in, weight_in, bias_in}, out,
+           [x_in, weight_in, bias_in, in_features, saved_out](const Tensors& g) {
+             // ReLU's gradient mask first (out > 0 exactly where the pre-activation was).
+             Tensor gy = saved_out.defined() ? mul(g[0], gt(saved_out, 0.0)) : g[0];
+             Tensor g2 = gy.reshape({-1, gy.shape().back()});
+             Tensor gx = x_in.requires_grad() ? matmul(gy, weight_in).reshape(x_in.shape()) : Tensor();
+             Tensor gw = weight_in.requires_grad() ? matmul(g2.t(), x_in.reshape({-1, in_features})) : Tensor();
+             Tensor gb = bias_in.defined() && bias_in.requires_grad() ? sum(g2, {0}) : Tensor();
+             return Tensors{gx, gw, gb};
+           });
   }
   return out;
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) { return linear_impl(x, weight, bias, false); }
+
+Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  return linear_impl(x, weight, bias, true);
 }
 
 }  // namespace forge

@@ -12,4 +12,8 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // [..., in_features]. bias is optional ([out_features]). One GEMM, bias fused.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
+// relu(linear(x, weight, bias)) in one op: the ReLU runs on the GEMM output while it is in
+// cache, and the backward masks the gradient once. Same errors as linear, named "[linear_relu]".
+Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+
 }  // namespace forge

@@ -1,6 +1,8 @@
 #include "ops/rnn.h"
 
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "backend/cpu/rnn.h"
 #include "ops/elementwise.h"
 #include "ops/linalg.h"
 #include "ops/view.h"
@@ -120,8 +122,8 @@ Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tens
   return gru_step(linear(x, w_ih, b_ih), h, w_hh, b_hh, hidden);
 }
 
-RNNOutput lstm(const Tensor& x, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
-               const LSTMState& initial) {
+RNNOutput lstm_composed(const Tensor& x, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                        const Tensor& b_hh, const LSTMState& initial) {
   check_input("lstm", x, 3);
   const int64_t batch = x.shape()[0];
   const int64_t time = x.shape()[1];
@@ -138,6 +140,68 @@ RNNOutput lstm(const Tensor& x, const Tensor& w_ih, const Tensor& w_hh, const Te
     hs.push_back(state.h);
   }
   return {stack_steps(hs), state.h, state.c};
+}
+
+RNNOutput lstm(const Tensor& x, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
+               const LSTMState& initial) {
+  check_input("lstm", x, 3);
+  const Tensors all{x, w_ih, w_hh, b_ih, b_hh, initial.h, initial.c};
+  bool f32 = true;
+  for (const Tensor& t : all) f32 = f32 && (!t.defined() || t.dtype() == DType::kF32);
+  if (!f32) return lstm_composed(x, w_ih, w_hh, b_ih, b_hh, initial);
+  const int64_t batch = x.shape()[0];
+  const int64_t time = x.shape()[1];
+  const int64_t input = x.shape()[2];
+  const int64_t hidden = check_weights("lstm", 4, input, w_ih, w_hh, b_ih, b_hh);
+  check_state("lstm", "initial h", initial.h, batch, hidden);
+  check_state("lstm", "initial c", initial.c, batch, hidden);
+  // Fused path: one kernel for the whole sequence (cpu/rnn.h), one tape node for all outputs.
+  const Tensor xc = x.contiguous(), wi = w_ih.contiguous(), wh = w_hh.contiguous();
+  const Tensor h0 = initial.h.defined() ? initial.h.contiguous() : Tensor();
+  const Tensor c0 = initial.c.defined() ? initial.c.contiguous() : Tensor();
+  Tensor bias;
+  {
+    NoGradGuard no_grad;
+    const Tensor b = add_defined(b_ih, b_hh);
+    if (b.defined()) bias = b.contiguous();
+  }
+  auto ptr = [](const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; };
+  const cpu::LstmDims dims{batch, time, input, hidden};
+  Tensor gates = empty({batch, time, 4 * hidden});
+  Tensor cells = empty({batch, time, hidden});
+  Tensor seq = empty({batch, time, hidden});
+  cpu::lstm_forward(dims, xc.data<float>(), wi.data<float>(), wh.data<float>(), ptr(bias), ptr(h0), ptr(c0),
+                    gates.data<float>(), cells.data<float>(), seq.data<float>());
+  Tensor h_last = seq.select(1, time - 1).contiguous();
+  Tensor c_last = cells.select(1, time - 1).contiguous();
+  if (needs_grad(all)) {
+    const bool want_bias_ih = b_ih.defined(), want_bias_hh = b_hh.defined();
+    const Tensor seq_saved = seq.detach();
+    record("lstm", all, Tensors{seq, h_last, c_last},
+           [=](const Tensors& g) {
+             FORGE_CHECK(!grad_enabled(),
+                         "[lstm] the fused LSTM has no second derivative (create_graph); use lstm_composed()");
+             const Tensor d_seq = g[0].contiguous(), d_h = g[1].contiguous(), d_c = g[2].contiguous();
+             Tensor d_x = empty(xc.shape()), d_wi = empty(wi.shape()), d_wh = empty(wh.shape());
+             Tensor d_b = empty({4 * hidden});
+             Tensor d_h0 = h0.defined() ? empty(h0.shape()) : Tensor();
+             Tensor d_c0 = c0.defined() ? empty(c0.shape()) : Tensor();
+             Tensor scratch = empty({5 * batch * time * hidden + 2 * batch * hidden});
+             cpu::lstm_backward(dims, xc.data<float>(), wi.data<float>(), wh.data<float>(), ptr(h0), ptr(c0),
+                                gates.data<float>(), cells.data<float>(), seq_saved.data<float>(),
+                                d_seq.data<float>(), d_h.data<float>(), d_c.data<float>(), d_x.data<float>(),
+                                d_wi.data<float>(), d_wh.data<float>(), d_b.data<float>(), ptr(d_h0), ptr(d_c0),
+                                scratch.data<float>());
+             return Tensors{d_x,
+                            d_wi,
+                            d_wh,
+                            want_bias_ih ? d_b : Tensor(),
+                            want_bias_hh ? d_b.clone() : Tensor(),
+                            d_h0,
+                            d_c0};
+           });
+  }
+  return {seq, h_last, c_last};
 }
 
 RNNOutput gru(const Tensor& x, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,

@@ -34,10 +34,18 @@ struct RNNOutput {
 };
 
 // Single-layer unidirectional LSTM over x [batch, time, input] (torch.nn.LSTM, batch_first,
-// weights weight_ih_l0 etc.). The input projection of all timesteps is one GEMM hoisted out of
-// the time loop. The initial state is zeros where undefined.
+// weights weight_ih_l0 etc.). The initial state is zeros where undefined. float32 runs one
+// fused kernel for the whole sequence (one GEMM for the input projection of all timesteps, the
+// recurrent GEMM per step, fused gate nonlinearities) recorded as one tape node with a fused
+// backward; that backward is first-order only (create_graph throws: use lstm_composed). Other
+// dtypes take lstm_composed.
 RNNOutput lstm(const Tensor& x, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
                const LSTMState& initial = {});
+
+// The same LSTM composed of public ops step by step (any order of derivative; the reference
+// the fused kernel is tested against).
+RNNOutput lstm_composed(const Tensor& x, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                        const Tensor& b_hh, const LSTMState& initial = {});
 
 // Single-layer unidirectional GRU over x [batch, time, input] (torch.nn.GRU, batch_first).
 // h0 [batch, H] defaults to zeros. The returned c is undefined.

@@ -160,20 +160,60 @@ std::string resolve(const std::string& path, const std::string& base_dir) {
   return path;
 }
 
+TextConfig parse_text(const Reader& r, const toml::table& t) {
+  const std::string s = "[data.text]";
+  r.check_keys(t, s,
+               {"num_words", "maxlen", "oov_token", "padding", "truncating", "lower", "filters", "split", "char_level"});
+  TextConfig c;
+  c.num_words = r.integer(t, "num_words", s, c.num_words, 0);
+  c.maxlen = r.integer(t, "maxlen", s, c.maxlen, 1);
+  c.oov_token = r.string(t, "oov_token", s, "");
+  c.padding = r.string(t, "padding", s, c.padding);
+  r.one_of(t, "padding", s, c.padding, {"pre", "post"});
+  c.truncating = r.string(t, "truncating", s, c.truncating);
+  r.one_of(t, "truncating", s, c.truncating, {"pre", "post"});
+  c.filters = r.string(t, "filters", s, c.filters);
+  c.split = r.string(t, "split", s, c.split);
+  auto boolean = [&](const char* key, bool fallback) {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return fallback;
+    if (!node->is_boolean()) r.wrong_type(*node, key, s, "a boolean");
+    return node->as_boolean()->get();
+  };
+  c.lower = boolean("lower", c.lower);
+  c.char_level = boolean("char_level", c.char_level);
+  if (c.split.empty() && !c.char_level) r.fail_at(t.get("split"), "'split' in [data.text] must not be empty");
+  return c;
+}
+
 DataConfig parse_data(const Reader& r, const toml::table& t, const std::string& base_dir) {
   const std::string s = "[data]";
   r.check_keys(
       t, s,
       {"name", "csv", "test_csv", "target", "task", "categorical", "ignore", "encoding", "scale", "validation_split",
-       "test_split", "image_shape", "normalize", "train_subset", "test_subset", "samples", "noise"});
+       "test_split", "image_shape", "normalize", "train_subset", "test_subset", "samples", "noise", "text_file",
+       "text_column", "classes", "positive", "text"});
   DataConfig d;
   d.name = r.string(t, "name", s, "");
   d.csv = resolve(r.string(t, "csv", s, ""), base_dir);
   d.test_csv = resolve(r.string(t, "test_csv", s, ""), base_dir);
-  if (d.name.empty() == d.csv.empty()) {
-    r.fail_at(&t, fmt::format("[data] needs exactly one of 'name' (a built-in data set: {}) or 'csv' (a file path)",
+  d.text_file = resolve(r.string(t, "text_file", s, ""), base_dir);
+  if (static_cast<int>(!d.name.empty()) + static_cast<int>(!d.csv.empty()) + static_cast<int>(!d.text_file.empty()) !=
+      1) {
+    r.fail_at(&t, fmt::format("[data] needs exactly one of 'name' (a built-in data set: {}), 'csv' (a file path) or "
+                              "'text_file' (lines label<TAB>text)",
                               fmt::join(builtin_data_names(), ", ")));
   }
+  d.text_column = r.string(t, "text_column", s, "");
+  if (!d.text_column.empty() && d.csv.empty()) r.fail_at(t.get("text_column"), "'text_column' in [data] needs 'csv'");
+  d.classes = r.strings(t, "classes", s);
+  d.positive = r.string(t, "positive", s, "");
+  if (!d.is_text() && (t.get("classes") || t.get("positive") || t.get("text"))) {
+    r.fail_at(&t, "'classes', 'positive' and [data.text] apply to text data only (name = \"fortunes\", text_file, "
+                  "or csv with text_column)");
+  }
+  if (!d.classes.empty() && !d.positive.empty()) r.fail_at(t.get("positive"), "use either 'classes' or 'positive'");
+  if (const toml::table* tt = r.section(t, "text", false)) d.text = parse_text(r, *tt);
   if (!d.name.empty()) r.one_of(t, "name", s, d.name, builtin_data_names());
   d.target = r.string(t, "target", s, "");
   d.task = r.string(t, "task", s, d.task);
@@ -333,7 +373,12 @@ nlohmann::json RunConfig::to_json() const {
             {"train_subset", data.train_subset},
             {"test_subset", data.test_subset},
             {"samples", data.samples},
-            {"noise", data.noise}}},
+            {"noise", data.noise},
+            {"text_file", data.text_file},
+            {"text_column", data.text_column},
+            {"classes", data.classes},
+            {"positive", data.positive},
+            {"text", data.text.to_json()}}},
           {"model", {{"layers", layers}}},
           {"train",
            {{"optimizer", train.optimizer},
@@ -351,10 +396,32 @@ nlohmann::json RunConfig::to_json() const {
           {"callbacks", callbacks}};
 }
 
+nlohmann::json TextConfig::to_json() const {
+  return {{"num_words", num_words}, {"maxlen", maxlen}, {"oov_token", oov_token}, {"padding", padding},
+          {"truncating", truncating}, {"lower", lower},     {"filters", filters},     {"split", split},
+          {"char_level", char_level}};
+}
+
+TextConfig TextConfig::from_json(const nlohmann::json& j) {
+  TextConfig c;
+  if (!j.is_object()) return c;
+  c.num_words = j.value("num_words", c.num_words);
+  c.maxlen = j.value("maxlen", c.maxlen);
+  c.oov_token = j.value("oov_token", c.oov_token);
+  c.padding = j.value("padding", c.padding);
+  c.truncating = j.value("truncating", c.truncating);
+  c.lower = j.value("lower", c.lower);
+  c.filters = j.value("filters", c.filters);
+  c.split = j.value("split", c.split);
+  c.char_level = j.value("char_level", c.char_level);
+  return c;
+}
+
 std::vector<std::string> builtin_data_names() {
   std::vector<std::string> names = builtin_dataset_names();
   names.push_back("fashion-mnist");
   names.push_back("synthetic-linear");
+  names.push_back("fortunes");
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;

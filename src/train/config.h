@@ -29,6 +29,21 @@
 
 namespace forge::train {
 
+// [data.text]: Keras Tokenizer + pad_sequences options for text data (fitted on the train split).
+struct TextConfig {
+  int64_t num_words = 10000;  // 0 = every word
+  int64_t maxlen = 100;
+  std::string oov_token;  // "" = none (unknown words dropped)
+  std::string padding = "pre";
+  std::string truncating = "pre";
+  bool lower = true;
+  std::string filters = "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n";
+  std::string split = " ";
+  bool char_level = false;
+  nlohmann::json to_json() const;
+  static TextConfig from_json(const nlohmann::json& j);
+};
+
 struct DataConfig {
   std::string name;                      // built-in data set (builtin_data_names()); exclusive with csv
   std::string csv;                       // CSV file (relative paths are relative to the config file)
@@ -47,6 +62,14 @@ struct DataConfig {
   int64_t test_subset = 0;               // > 0: evaluate on the first N test examples
   int64_t samples = 1000;                // synthetic-linear: number of points
   double noise = 0.1;                    // synthetic-linear: noise std
+  // Text classification: name = "fortunes", text_file (lines "label<TAB>text") or csv with
+  // text_column (and target as the label column).
+  std::string text_file;
+  std::string text_column;
+  std::vector<std::string> classes;  // keep only these classes, relabelled in this order (2 = binary)
+  std::string positive;              // one-vs-rest: 1 for this class, 0 for every other
+  TextConfig text;
+  bool is_text() const { return name == "fortunes" || !text_file.empty() || !text_column.empty(); }
 };
 
 struct TrainConfig {

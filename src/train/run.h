@@ -12,6 +12,7 @@
 
 #include "core/tensor.h"
 #include "data/dataset.h"
+#include "data/fortunes.h"
 #include "train/config.h"
 #include "train/model.h"
 
@@ -27,6 +28,8 @@ struct RawData {
   std::vector<std::string> feature_names, label_names;
   nlohmann::json csv_schema;  // CSV input: CsvSchema::to_json(), else null
   std::string description;    // "iris: 120 train / 30 test rows (random 20% test split, seed 0), 4 features"
+  // Text data: every text; x_train / x_test then hold int64 row indices [N, 1] into it.
+  std::vector<std::string> texts;
 };
 // Loads the [data] section's data set and its train/test split (seeded).
 RawData load_raw_data(const DataConfig& config, uint64_t seed);
@@ -54,6 +57,23 @@ struct PreparedData {
 PreparedData prepare_data(const DataConfig& config, uint64_t seed, const std::string& loss);
 // True when `loss` takes float targets shaped like the predictions ([N, 1]).
 bool loss_needs_2d_targets(const std::string& loss);
+
+// ---- text data (run_text.cpp)
+
+// The labelled texts of a text [data] section (fortunes, text_file or csv + text_column), after
+// `classes` / `positive` are applied.
+TextClassificationData load_text_classification(const DataConfig& config);
+// load_raw_data for text: the test split is the first round(test_split * N) samples of
+// shuffled_indices(N, seed) (the permutation split_text_data uses).
+RawData load_text_raw_data(const DataConfig& config, uint64_t seed);
+// Fits the Keras tokenizer on the texts of `x_train_rows`: {"text": {[data.text] options,
+// "tokenizer": Keras to_json string, "vocab_size": V}, "num_features": maxlen, ...}.
+nlohmann::json fit_text_preprocessing(const DataConfig& config, const RawData& raw, const Tensor& x_train_rows);
+bool is_text_preprocessing(const nlohmann::json& preprocessing);
+// The texts that row indices [N, 1] of a text RawData point at.
+std::vector<std::string> rows_to_texts(const RawData& raw, const Tensor& rows);
+// Raw texts -> padded int64 ids [N, maxlen] with the saved tokenizer.
+Tensor texts_to_input(const nlohmann::json& preprocessing, const std::vector<std::string>& texts);
 
 // ---- training (run.cpp)
 

@@ -93,6 +93,7 @@ RawData load_csv_data(const DataConfig& c, uint64_t seed) {
 }  // namespace
 
 RawData load_raw_data(const DataConfig& c, uint64_t seed) {
+  if (c.is_text()) return load_text_raw_data(c, seed);
   if (!c.csv.empty()) return load_csv_data(c, seed);
   RawData raw;
   if (c.name == "fashion-mnist") {
@@ -219,7 +220,11 @@ PreparedData prepare_data(const DataConfig& c, uint64_t seed, const std::string&
   if (c.validation_split > 0) {
     split_rows(raw.x_train, raw.y_train, c.validation_split, seed + 7, &x_train, &y_train, &x_val, &y_val);
   }
-  out.preprocessing = fit_preprocessing(c, raw, x_train);
+  const bool text = !raw.texts.empty();
+  out.preprocessing = text ? fit_text_preprocessing(c, raw, x_train) : fit_preprocessing(c, raw, x_train);
+  auto input = [&](const Tensor& x) {
+    return text ? texts_to_input(out.preprocessing, rows_to_texts(raw, x)) : apply_preprocessing(out.preprocessing, x);
+  };
   if (raw.classification) {
     int64_t classes = static_cast<int64_t>(raw.label_names.size());
     if (classes == 0) {
@@ -236,13 +241,13 @@ PreparedData prepare_data(const DataConfig& c, uint64_t seed, const std::string&
     if (!target_2d) return y;
     return y.to(DType::kF32).reshape({y.size(0), 1}).contiguous();
   };
-  const Tensor xt = apply_preprocessing(out.preprocessing, x_train);
+  const Tensor xt = input(x_train);
   out.input_shape = Shape(xt.shape().begin() + 1, xt.shape().end());
   out.train = std::make_shared<TensorDataset>(xt, targets(y_train));
   if (x_val.defined()) {
-    out.validation = std::make_shared<TensorDataset>(apply_preprocessing(out.preprocessing, x_val), targets(y_val));
+    out.validation = std::make_shared<TensorDataset>(input(x_val), targets(y_val));
   }
-  out.test = std::make_shared<TensorDataset>(apply_preprocessing(out.preprocessing, raw.x_test), targets(raw.y_test));
+  out.test = std::make_shared<TensorDataset>(input(raw.x_test), targets(raw.y_test));
   out.description = raw.description;
   if (x_val.defined()) {
     out.description += fmt::format("; {} of the train examples held out for validation", x_val.size(0));

@@ -13,6 +13,7 @@
 #include "data/idx.h"
 #include "data/image.h"
 #include "data/text.h"
+#include "data/text_datasets.h"
 #include "ops/elementwise.h"
 #include "train/metrics.h"
 #include "train/run.h"
@@ -189,16 +190,39 @@ EvalResult evaluate_model_dir(const std::string& model_dir, const std::string& d
   dc.test_subset = d.value("test_subset", int64_t{0});
   dc.samples = d.value("samples", int64_t{1000});
   dc.noise = d.value("noise", 0.1);
+  dc.text_file = d.value("text_file", "");
+  dc.text_column = d.value("text_column", "");
+  dc.classes = d.value("classes", std::vector<std::string>{});
+  dc.positive = d.value("positive", "");
+  dc.text = TextConfig::from_json(d.value("text", nlohmann::json()));
   const uint64_t seed = cfg["train"].value("seed", uint64_t{0});
 
   Tensor x, y;
+  RawData text_raw;  // text data: the texts x's row indices point at
   EvalResult result;
   result.label_names = label_names_of(model);
   if (data.empty()) {
-    const RawData raw = load_raw_data(dc, seed);
+    RawData raw = load_raw_data(dc, seed);
     x = raw.x_test;
     y = raw.y_test;
     result.description = "test split of " + raw.description;
+    text_raw.texts = std::move(raw.texts);
+  } else if (is_text_preprocessing(prep)) {
+    // A labelled text file (label<TAB>text lines), all of it.
+    FORGE_CHECK(fs::exists(data), "[eval] data file not found: {} (text models take label<TAB>text lines)", data);
+    const TextClassificationData t = load_labeled_lines(data);
+    std::vector<int64_t> rows, labels;
+    for (size_t i = 0; i < t.texts.size(); ++i) {
+      auto it = std::find(result.label_names.begin(), result.label_names.end(), t.label_names[t.labels[i]]);
+      FORGE_CHECK(it != result.label_names.end(), "[eval] {}: label '{}' is not one of the model's classes ({})", data,
+                  t.label_names[t.labels[i]], fmt::join(result.label_names, ", "));
+      rows.push_back(static_cast<int64_t>(i));
+      labels.push_back(it - result.label_names.begin());
+    }
+    text_raw.texts = t.texts;
+    x = from_vector<int64_t>(rows, {static_cast<int64_t>(rows.size()), 1});
+    y = from_vector<int64_t>(labels, {static_cast<int64_t>(labels.size())});
+    result.description = fmt::format("{} ({} texts)", data, rows.size());
   } else if (fs::exists(data) || lower_extension(data) == ".csv") {
     FORGE_CHECK(fs::exists(data), "[eval] data file not found: {}", data);
     FORGE_CHECK(!prep["csv_schema"].is_null(),
@@ -230,7 +254,8 @@ EvalResult evaluate_model_dir(const std::string& model_dir, const std::string& d
   } else if (loss_needs_2d_targets(loss)) {
     target = y.to(DType::kF32).reshape({y.size(0), 1}).contiguous();
   }
-  const Tensor input = apply_preprocessing(prep, x);
+  const Tensor input = text_raw.texts.empty() ? apply_preprocessing(prep, x)
+                                              : texts_to_input(prep, rows_to_texts(text_raw, x));
   auto ds = std::make_shared<TensorDataset>(input, target);
   result.samples = ds->size();
   result.metrics = model.evaluate(ds);
@@ -251,8 +276,26 @@ std::vector<Prediction> predict_inputs(const std::string& model_dir, const std::
   const bool classification = extra.value("task", "classification") == "classification";
   std::vector<Prediction> out;
   for (const std::string& input : inputs) {
-    const Batch batch = read_input(input, prep);
-    const Tensor pred = model.predict(apply_preprocessing(prep, batch.x)).to(DType::kF32).contiguous();
+    Batch batch;
+    Tensor model_input;
+    if (is_text_preprocessing(prep)) {
+      // Text models: a file holds one text per line; anything else is the text itself.
+      std::vector<std::string> texts;
+      if (fs::is_regular_file(input)) {
+        texts = read_lines(input, {.skip_blank = true});
+        FORGE_CHECK(!texts.empty(), "[predict] {}: empty file", input);
+        for (size_t i = 0; i < texts.size(); ++i)
+          batch.sources.push_back(fmt::format("{}:{}", fs::path(input).filename().string(), i + 1));
+      } else {
+        texts = {input};
+        batch.sources = {input};
+      }
+      model_input = texts_to_input(prep, texts);
+    } else {
+      batch = read_input(input, prep);
+      model_input = apply_preprocessing(prep, batch.x);
+    }
+    const Tensor pred = model.predict(model_input).to(DType::kF32).contiguous();
     const int64_t n = pred.size(0);
     const int64_t k = pred.numel() / n;
     for (int64_t i = 0; i < n; ++i) {

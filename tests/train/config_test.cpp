@@ -88,7 +88,7 @@ TEST(RunConfig, ErrorsNameFileLineAndKey) {
   EXPECT_THROW_MSG(parse_run_config(with("name = \"iris\"\nscal = \"none\""), "a.toml"),
                    "[config] a.toml:4: unknown key 'scal' in [data] (valid: name, csv,");
   EXPECT_THROW_MSG(parse_run_config(with("name = \"mnist\""), "a.toml"),
-                   "[config] a.toml:3: 'name' in [data] must be one of breast-cancer, diabetes, digits, fashion-mnist, "
+                   "[config] a.toml:3: 'name' in [data] must be one of breast-cancer, diabetes, digits, fashion-mnist, fortunes, "
                    "iris, synthetic-linear, wine, got 'mnist'");
   EXPECT_THROW_MSG(parse_run_config(with("name = \"iris\"", "epochs = \"ten\""), "a.toml"),
                    "[config] a.toml:7: 'epochs' in [train] must be an integer, got a string");

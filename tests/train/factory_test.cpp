@@ -32,6 +32,7 @@ TEST(Factory, BuildsEveryLayerType) {
       {"GlobalAveragePooling2D", json::object()},
       {"LSTM", {{"units", 3}, {"return_sequences", true}}},
       {"GRU", {{"units", 3}}},
+      {"Permute", {{"dims", {2, 1}}}},
       {"MultiHeadAttention", {{"num_heads", 2}, {"key_dim", 4}}},
   };
   EXPECT_EQ(layer_types().size(), specs.size());

@@ -81,10 +81,10 @@ TEST(Model, CompileErrors) {
                    "missing required option 'total_steps'");
   EXPECT_THROW_MSG(m.compile([] {
     auto o = test::compile_opts();
-    o.precision = "bf16";
+    o.precision = "fp16";
     return o;
   }()),
-                   "'bf16' is not supported yet");
+                   "precision must be 'fp32' or 'bf16', got 'fp16'");
   EXPECT_FALSE(m.compiled());
   for (const char* opt : {"sgd", "adam", "adamw", "rmsprop", "adagrad"}) m.compile(test::compile_opts({{"name", opt}}));
   EXPECT_EQ(std::string(m.optimizer().name()), "Adagrad");
@@ -346,6 +346,37 @@ TEST(Model, NanLossStopsAndKeepsLastGoodCheckpoint) {
   EXPECT_EQ(check.load_checkpoint(dir + "/last", nullptr), 2);
   for (const auto& t : check.network().state())
     for (float v : t.tensor.to(DType::kF32).to_vector<float>()) ASSERT_TRUE(std::isfinite(v)) << t.name;
+}
+
+}  // namespace
+}  // namespace forge::train
+
+namespace forge::train {
+namespace {
+
+TEST(Model, GraphConfigTrainsSavesAndSummarizes) {
+  const std::string dir = test::scratch_dir();
+  auto specs = nlohmann::json::parse(R"([
+    {"type": "Dense", "units": 16, "activation": "relu", "name": "trunk"},
+    {"type": "Dense", "units": 16, "activation": "relu", "name": "branch"},
+    {"type": "Add", "inputs": ["trunk", "branch"], "name": "residual"},
+    {"type": "Concatenate", "inputs": ["residual", "input"], "name": "features"},
+    {"type": "Dense", "units": 3, "activation": "softmax", "name": "head"}])");
+  manual_seed(4);
+  Model m = Model::from_config(specs, {4});
+  m.compile(test::compile_opts({{"name", "adam"}, {"lr", 0.01}}, "sparse_categorical_crossentropy", {"accuracy"}));
+  History h = m.fit(test::blobs(120), test::quiet(8));
+  EXPECT_GT(h.epochs.back().at("accuracy"), 0.9);
+  const std::string summary = m.summary();
+  EXPECT_NE(summary.find("Connected to"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("residual (Add)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("trunk, branch"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("(None, 20)"), std::string::npos) << summary;  // 16 + 4 features
+  m.save(dir + "/model");
+  Model loaded = Model::load(dir + "/model");
+  Tensor x = test::blobs(10)->get(0).x.unsqueeze(0);
+  EXPECT_TRUE(test::bit_equal(loaded.predict(x), m.predict(x)));
+  EXPECT_TRUE(test::same_weights(loaded, m));
 }
 
 }  // namespace

@@ -91,6 +91,8 @@ Tensor Conv1D::forward(const Tensor& input) {
   FORGE_CHECK(input.defined(), "[Conv1D] input is undefined");
   build(input.shape());
   output_shape(input.shape());
+  if (options_.activation == "relu")  // fused into the convolution kernel
+    return conv1d_relu(input, weight_, bias_, options_.strides, padding_, options_.dilation_rate, options_.groups);
   Tensor y = conv1d(input, weight_, bias_, options_.strides, padding_, options_.dilation_rate, options_.groups);
   return apply_activation(options_.activation, y);
 }
@@ -152,6 +154,8 @@ Tensor Conv2D::forward(const Tensor& input) {
   FORGE_CHECK(input.defined(), "[Conv2D] input is undefined");
   build(input.shape());
   output_shape(input.shape());
+  if (options_.activation == "relu")  // fused into the convolution kernel
+    return conv2d_relu(input, weight_, bias_, options_.strides, padding_, options_.dilation_rate, options_.groups);
   Tensor y = conv2d(input, weight_, bias_, options_.strides, padding_, options_.dilation_rate, options_.groups);
   return apply_activation(options_.activation, y);
 }

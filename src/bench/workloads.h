@@ -1,0 +1,14 @@
+#pragma once
+// Registration functions of the built-in workload families (one per src/bench/*.cpp file).
+#include "bench/bench.h"
+
+namespace forge::bench {
+
+// mlp_train, mlp_latency (Fashion-MNIST 784-128-10; src/bench/mlp_workloads.cpp)
+void register_mlp_workloads(Registry& registry);
+// cnn_train, cnn_latency, cnn_peak_rss (the seed CNN; src/bench/cnn_workloads.cpp)
+void register_cnn_workloads(Registry& registry);
+// sgemm_256 ... sgemm_4096, op_overhead, op_overhead_nograd (src/bench/kernel_workloads.cpp)
+void register_kernel_workloads(Registry& registry);
+
+}  // namespace forge::bench
