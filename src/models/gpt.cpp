@@ -118,7 +118,10 @@ Gpt::Gpt(GptConfig config, uint64_t seed) : config_(config) {
   register_module("blocks", blocks);
   register_module("ln", norm_params(d));
   if (!config_.tie_weights) register_module("head", linear_params(config_.vocab_size, d, false, gen, 0.02));
-  generator().manual_seed(seed ^ 0x9e3779b97f4a7c15ULL);
+  // Dropout masks come from each module's generator; seed them all from `seed` (a Module's own
+  // default seed is drawn from the global generator).
+  uint64_t k = 0;
+  for (auto& [name, m] : named_modules()) m->generator().manual_seed((seed ^ 0x9e3779b97f4a7c15ULL) + 7919 * k++);
 }
 
 Tensor Gpt::head_weight() const {

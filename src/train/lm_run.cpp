@@ -315,7 +315,7 @@ double unigram_loss(const std::vector<int32_t>& train, const std::vector<int32_t
 
 }  // namespace
 
-LmRunResult run_lm_training(const LmConfig& config, const RunOptions& options) {
+LmRunResult run_lm_training(const LmConfig& config, const RunOptions& options, int64_t stop_after) {
   auto log = [&](const std::string& line) {
     if (options.log) options.log(line);
   };
@@ -333,7 +333,9 @@ LmRunResult run_lm_training(const LmConfig& config, const RunOptions& options) {
     if (options.resume && fs::exists(fs::path(ckpt) / "tokenizer.json")) {
       tok = text::CharTokenizer::load((fs::path(ckpt) / "tokenizer.json").string());
     } else {
-      tok = text::CharTokenizer::fit(corpus.train_text, /*with_unk=*/true);
+      // The alphabet of the whole corpus (validation characters included), so that every
+      // character encodes and a prompt with a character never seen is a clear error.
+      tok = text::CharTokenizer::fit(corpus.train_text + corpus.val_text);
     }
   } else {
     forge::fail("[lm] tokenizer \"bpe\" is not available in this build yet (use \"char\")");
@@ -472,6 +474,7 @@ LmRunResult run_lm_training(const LmConfig& config, const RunOptions& options) {
       fs::rename(tmp, fs::path(ckpt) / "state.json");
     }
     ++r.epochs_run;
+    if (stop_after > 0 && r.epochs_run >= stop_after) break;
   }
 
   model->eval();
