@@ -3,6 +3,8 @@
 #include <sstream>
 
 #include "formats/safetensors.h"
+#include "llm/generate.h"
+#include "llm/load.h"
 #include "test_util.h"
 #include "train/lm_run.h"
 
@@ -68,6 +70,20 @@ TEST_F(LmTrain, ResumeIsExact) {
   for (const auto& [name, t] : a.tensors) {
     EXPECT_EQ(t.to_vector<float>(), b.at(name).to_vector<float>()) << name;
   }
+}
+
+TEST_F(LmTrain, BpeTokenizerRunLoadsForGeneration) {
+  std::string cfg = config(1);
+  cfg.replace(cfg.find("validation_split"), 0, "tokenizer = \"bpe\"\nvocab_size = 300\n");
+  auto r = run(cfg, "bpe");
+  EXPECT_TRUE(std::isfinite(r.val_loss));
+  auto lm = llm::load_causal_lm((dir_ / "bpe").string());
+  EXPECT_EQ(lm->tokenizer()->kind(), "bpe");
+  EXPECT_EQ(lm->vocab_size(), lm->tokenizer()->vocab_size());
+  llm::GenerateOptions o;
+  o.max_tokens = 5;
+  auto g = llm::generate(*lm, lm->tokenizer()->encode("the cat"), o);
+  EXPECT_LE(g.completion_tokens, 5);
 }
 
 TEST_F(LmTrain, SequentialWindows) {
