@@ -79,8 +79,10 @@ class Block : public nn::Module {
     const bool drop = is_training() && c_.dropout > 0.0;
     Tensor h = layer_norm(x, {d}, w(0, "weight"), w(0, "bias"));
     Tensor qkv = linear(h, w(2, "weight"), w(2, "bias"));  // [B, T, 3d]
-    auto heads = [&](int64_t i) { return qkv.slice(2, i * d, (i + 1) * d).reshape({B, T, H, hd}).transpose(1, 2); };
-    Tensor y = scaled_dot_product_attention(heads(0), heads(1), heads(2), Tensor(), /*causal=*/true);
+    // [B, T, 3, H, hd] -> [3, B, H, T, hd]: q, k, v as strided views (no copies).
+    Tensor heads = qkv.view({B, T, 3, H, hd}).permute({2, 0, 3, 1, 4});
+    Tensor y = scaled_dot_product_attention(heads.select(0, 0), heads.select(0, 1), heads.select(0, 2), Tensor(),
+                                            /*causal=*/true);
     y = y.transpose(1, 2).reshape({B, T, d});
     y = linear(y, w(3, "weight"), w(3, "bias"));
     if (drop) y = dropout(y, c_.dropout, true, &generator());
