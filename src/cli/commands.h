@@ -29,5 +29,7 @@ void register_inspect(CLI::App& app);
 void register_quantize(CLI::App& app);
 // `forge tokenize --tokenizer PATH [--ids] TEXT...` and `forge tokenizer train ...` (cli/tokenize.cpp).
 void register_tokenize(CLI::App& app);
+// `forge generate RUN_DIR|MODEL_DIR --prompt ...` (cli/generate.cpp).
+void register_generate(CLI::App& app);
 
 }  // namespace forge::cli
