@@ -51,7 +51,19 @@ void linear_into(const LinearWeight& w, const float* x, int64_t m, float* y, std
     Tensor out = quant_linear(xt, w.weight);
     std::memcpy(y, out.data<float>(), static_cast<size_t>(m * w.out) * sizeof(float));
 #else
-    FORGE_CHECK(false, "[pretrained] {} weights need the quantized kernels (ops/quant.h)", dtype_name(w.weight.dtype()));
+    // Fallback until the quantized kernels land: dequantize each weight row, f32 dot products.
+    parallel_for(0, w.out, 16, [&](int64_t lo, int64_t hi) {
+      std::vector<float> row(static_cast<size_t>(w.in));
+      for (int64_t n = lo; n < hi; ++n) {
+        embedding_row(w.weight, n, row.data());
+        for (int64_t i = 0; i < m; ++i) {
+          const float* xr = x + i * w.in;
+          float acc = 0.0f;
+          for (int64_t k = 0; k < w.in; ++k) acc += xr[k] * row[static_cast<size_t>(k)];
+          y[i * w.out + n] = acc;
+        }
+      }
+    });
 #endif
   }
   if (w.bias.defined()) {
