@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference outputs for the pretrained-model tests (tests/llm/data/*.json).
 
-Run once (outputs are committed):  /work/main/.venv/bin/python tools/llm/gen_llm_refs.py [MODELS_DIR]
+Run once (outputs are committed):  /work/main/.venv/bin/python tools/llm/gen_llm_refs.py [MODELS_DIR] [--tiny-gpt2]
 (the test venv from `bash scripts/setup.sh --test` has the pinned `gguf` and `tokenizers`; torch and
 numpy come from Debian).
 
@@ -16,6 +16,8 @@ numpy come from Debian).
     vocabulary and merges exactly as SmolLM2's tokenizer.json defines it (byte-level BPE, pre-tokenizer
     Sequence[Digits(individual_digits), ByteLevel(add_prefix_space=False)], the 17 control tokens as
     special added tokens); MiniLM uses its own tokenizer.json.
+(d) --tiny-gpt2 only: a 2-layer random GPT-2 in Hugging Face layout (tests/llm/data/tiny_gpt2/) and
+    its logits from a PyTorch GPT-2 forward (Conv1D weights used as [in, out]).
 """
 import json
 import math
@@ -30,7 +32,8 @@ from gguf.quants import dequantize
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MODELS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "models")
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+MODELS = ARGS[0] if ARGS else os.path.join(ROOT, "models")
 OUT = os.path.join(ROOT, "tests", "llm", "data")
 SMOL = os.path.join(MODELS, "smollm2-135m-instruct", "SmolLM2-135M-Instruct.Q4_1.gguf")
 MINILM = os.path.join(MODELS, "all-minilm-l6-v2")
@@ -268,8 +271,73 @@ def minilm_refs(tok):
     )
 
 
+# --------------------------------------------------------------------------------------------
+# A tiny random GPT-2 in Hugging Face layout (Conv1D weights [in, out]) with its reference logits
+def tiny_gpt2():
+    from tokenizers import ByteLevelBPETokenizer
+
+    out_dir = os.path.join(OUT, "tiny_gpt2")
+    os.makedirs(out_dir, exist_ok=True)
+    g = torch.Generator().manual_seed(0)
+    tok = ByteLevelBPETokenizer()
+    tok.train_from_iterator(["hello world, the quick brown fox jumps over the lazy dog"] * 4, vocab_size=300,
+                            min_frequency=2, special_tokens=["<|endoftext|>"], show_progress=False)
+    tok.save(os.path.join(out_dir, "tokenizer.json"))
+    V, P, D, L, H = tok.get_vocab_size(), 32, 32, 2, 4
+    cfg = dict(model_type="gpt2", n_layer=L, n_embd=D, n_head=H, n_positions=P, vocab_size=V,
+               layer_norm_epsilon=1e-5, activation_function="gelu_new")
+    json.dump(cfg, open(os.path.join(out_dir, "config.json"), "w"), indent=1)
+    r = lambda *shape: (torch.randn(*shape, generator=g) * 0.2).float()
+    w = {"wte.weight": r(V, D), "wpe.weight": r(P, D), "ln_f.weight": 1 + r(D), "ln_f.bias": r(D)}
+    for l in range(L):
+        p = f"h.{l}."
+        w.update({p + "ln_1.weight": 1 + r(D), p + "ln_1.bias": r(D), p + "ln_2.weight": 1 + r(D), p + "ln_2.bias": r(D),
+                  p + "attn.c_attn.weight": r(D, 3 * D), p + "attn.c_attn.bias": r(3 * D),
+                  p + "attn.c_proj.weight": r(D, D), p + "attn.c_proj.bias": r(D),
+                  p + "mlp.c_fc.weight": r(D, 4 * D), p + "mlp.c_fc.bias": r(4 * D),
+                  p + "mlp.c_proj.weight": r(4 * D, D), p + "mlp.c_proj.bias": r(D)})
+    save_safetensors(os.path.join(out_dir, "model.safetensors"), w)
+    ids = tok.encode("hello world, the quick brown fox").ids
+    T = len(ids)
+    ln = torch.nn.functional.layer_norm
+    x = w["wte.weight"][torch.tensor(ids)] + w["wpe.weight"][:T]
+    mask = torch.full((T, T), float("-inf")).triu(1)
+    for l in range(L):
+        p = f"h.{l}."
+        h = ln(x, (D,), w[p + "ln_1.weight"], w[p + "ln_1.bias"], 1e-5)
+        qkv = h @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]
+        q, k, v = [t.view(T, H, D // H).transpose(0, 1) for t in qkv.split(D, -1)]
+        a = ((q @ k.transpose(-1, -2)) / math.sqrt(D // H) + mask).softmax(-1) @ v
+        x = x + a.transpose(0, 1).reshape(T, D) @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+        h = ln(x, (D,), w[p + "ln_2.weight"], w[p + "ln_2.bias"], 1e-5)
+        f = torch.nn.functional.gelu(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"], approximate="tanh")
+        x = x + f @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+    logits = ln(x, (D,), w["ln_f.weight"], w["ln_f.bias"], 1e-5) @ w["wte.weight"].T
+    dump("tiny_gpt2_refs.json", dict(ids=ids, logits=[[round(float(v), 6) for v in row] for row in logits]))
+
+
+def save_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for name, t in tensors.items():
+        b = t.contiguous().numpy().astype("<f4").tobytes()
+        header[name] = dict(dtype="F32", shape=list(t.shape), data_offsets=[off, off + len(b)])
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little"))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if "--tiny-gpt2" in sys.argv:
+        with torch.no_grad():
+            tiny_gpt2()
+        return
     r = gguf.GGUFReader(SMOL)
     smol_tok = smol_tokenizer(r)
     bert_tok = Tokenizer.from_file(os.path.join(MINILM, "tokenizer.json"))
