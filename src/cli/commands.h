@@ -20,5 +20,9 @@ void register_predict(CLI::App& app);
 void register_summary(CLI::App& app);
 // `forge quickstart`: the CNN on Fashion-MNIST in a few minutes (cli/quickstart.cpp).
 void register_quickstart(CLI::App& app);
+// `forge chat MODEL`: interactive chat with a pretrained checkpoint (cli/chat.cpp).
+void register_chat(CLI::App& app);
+// `forge embed MODEL --text ...`: sentence embeddings as JSON (cli/embed.cpp).
+void register_embed(CLI::App& app);
 
 }  // namespace forge::cli

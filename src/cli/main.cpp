@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   forge::cli::register_predict(app);
   forge::cli::register_summary(app);
   forge::cli::register_demo(app);
+  forge::cli::register_chat(app);
+  forge::cli::register_embed(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
