@@ -100,9 +100,13 @@ void BpeTokenizer::build() {
     auto it = config_.vocab.find(table[static_cast<size_t>(b)]);
     if (it != config_.vocab.end()) byte_id_[static_cast<size_t>(b)] = it->second;
   }
-  if (config_.unk_token && !config_.special.unk) {
+  model_unk_ = -1;
+  if (config_.unk_token) {
     auto it = config_.vocab.find(*config_.unk_token);
-    if (it != config_.vocab.end()) config_.special.unk = it->second;
+    FORGE_CHECK(it != config_.vocab.end(), "[tokenizer] unknown token '{}' is not in the vocabulary",
+                *config_.unk_token);
+    model_unk_ = it->second;
+    if (!config_.special.unk) config_.special.unk = model_unk_;
   }
   matcher_ = AddedTokenMatcher(config_.added_tokens);
   cache_.clear();
@@ -130,13 +134,11 @@ void BpeTokenizer::encode_piece(std::string_view bytes, std::vector<int32_t>& ou
       const int32_t id = byte_id_[static_cast<unsigned char>(ch)];
       if (id >= 0) {
         symbols.push_back(id);
-      } else {
-        FORGE_CHECK(config_.special.unk.has_value(),
-                    "[tokenizer] byte 0x{:02X} has no token and the vocabulary has no unknown token",
-                    static_cast<unsigned>(static_cast<unsigned char>(ch)));
-        // HF fuses nothing here (fuse_unk=false): one unknown token per missing byte.
-        symbols.push_back(-1 - *config_.special.unk);
+      } else if (model_unk_ >= 0) {
+        symbols.push_back(-1 - model_unk_);  // one unknown token per missing byte (no fusing)
       }
+      // Otherwise the byte is dropped, as Hugging Face tokenizers and llama.cpp do for
+      // vocabularies that lack some byte tokens (SmolLM2 has no token for 21 of the 256 bytes).
     }
     // Apply the lowest-ranked merge (leftmost among equals) until none applies.
     while (symbols.size() > 1) {

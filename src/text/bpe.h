@@ -1,7 +1,9 @@
 #pragma once
 // Byte-level BPE (GPT-2 / Llama-3 / SmolLM style): text -> added tokens matched first -> pieces
 // by the pre-tokenizer regex -> bytes mapped to printable characters -> merges applied by rank.
-// Decoding maps the characters back to bytes, so decode(encode(s)) == s for any UTF-8 s.
+// Decoding maps the characters back to bytes, so decode(encode(s)) == s for any UTF-8 s when the
+// vocabulary has all 256 byte tokens (trained ones do; bytes a vocabulary lacks are dropped, or
+// become the model's unk_token when it has one, exactly as Hugging Face tokenizers does).
 // Loads and saves Hugging Face tokenizer.json; builds from GGUF-embedded vocabularies; trains.
 #include <nlohmann/json.hpp>
 
@@ -46,7 +48,7 @@ class BpeTokenizer : public Tokenizer {
     std::vector<AddedToken> added_tokens;
     PreTokenizer pre_tokenizer = PreTokenizer::kGpt2;
     bool ignore_merges = false;  // a piece already in the vocabulary is one token (Llama-3)
-    std::optional<std::string> unk_token;
+    std::optional<std::string> unk_token;  // bytes without a token become it (else: dropped)
     PostProcessor post_processor;
     SpecialTokens special;
   };
@@ -83,7 +85,8 @@ class BpeTokenizer : public Tokenizer {
   std::vector<std::string> id_to_token_;  // "" for holes
   std::vector<char> is_added_, is_special_;
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merge_rank_;  // (a,b) -> (rank, id)
-  std::vector<int32_t> byte_id_;  // id of each byte's single-character token, -1 if absent
+  std::vector<int32_t> byte_id_;
+  int32_t model_unk_ = -1;  // the model's unk_token (bytes without a token map to it), or -1  // id of each byte's single-character token, -1 if absent
   AddedTokenMatcher matcher_;
   // Per-piece cache (bounded; encode may run on several threads).
   mutable std::mutex cache_mutex_;
