@@ -12,7 +12,7 @@
 #include "core/error.h"
 #include "llm/chat_template.h"
 #include "llm/generate.h"
-#include "models/pretrained.h"
+#include "llm/load.h"
 
 namespace forge::cli {
 
@@ -42,7 +42,7 @@ void register_chat(CLI::App& app) {
   cmd->add_option("--stop", a->stop, "extra stop string (repeatable)");
   cmd->add_flag("--stats", a->stats, "print token counts and speeds to stderr after each reply");
   cmd->callback([a] {
-    auto model = models::load_pretrained_lm(a->path);
+    auto model = llm::load_causal_lm(a->path);
     auto tok = model->tokenizer();
     FORGE_CHECK(tok != nullptr, "[chat] {} has no tokenizer", a->path);
     llm::ChatTemplate tmpl = llm::ChatTemplate::from_name("chatml");
