@@ -61,6 +61,11 @@ Gpt2Model::Gpt2Model(Gpt2Config config, std::shared_ptr<HfCheckpoint> ckpt, text
   const auto& c = config_;
   const auto& ck = *ckpt_;
   FORGE_CHECK(c.d_model % c.n_head == 0, "[gpt2] n_embd {} is not a multiple of n_head {}", c.d_model, c.n_head);
+  if (tokenizer_) {
+    FORGE_CHECK(tokenizer_->vocab_size() <= c.vocab,
+                "[gpt2] tokenizer has {} tokens but the model only {} embeddings (mismatched tokenizer and model)",
+                tokenizer_->vocab_size(), c.vocab);
+  }
   auto t = [&](const char* role, int64_t l, const char* suffix) { return ck.at(gpt2_name(ck, role, l, suffix)); };
   auto conv = [&](const char* role, int64_t l, int64_t in, int64_t out) {
     const std::string n = gpt2_name(ck, role, l, ".weight");

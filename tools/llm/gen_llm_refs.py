@@ -16,8 +16,9 @@ numpy come from Debian).
     vocabulary and merges exactly as SmolLM2's tokenizer.json defines it (byte-level BPE, pre-tokenizer
     Sequence[Digits(individual_digits), ByteLevel(add_prefix_space=False)], the 17 control tokens as
     special added tokens); MiniLM uses its own tokenizer.json.
-(d) --tiny-gpt2 only: a 2-layer random GPT-2 in Hugging Face layout (tests/llm/data/tiny_gpt2/) and
-    its logits from a PyTorch GPT-2 forward (Conv1D weights used as [in, out]).
+(d) --tiny-gpt2 only: a 2-layer random GPT-2 and a 2-layer random Llama (GQA, rotate-half RoPE with
+    linear scaling, untied head) in Hugging Face layout (tests/llm/data/tiny_gpt2/, tiny_llama/) and
+    their logits from PyTorch forwards (GPT-2's Conv1D weights used as [in, out]).
 """
 import json
 import math
@@ -316,6 +317,52 @@ def tiny_gpt2():
     dump("tiny_gpt2_refs.json", dict(ids=ids, logits=[[round(float(v), 6) for v in row] for row in logits]))
 
 
+# A tiny random Llama in Hugging Face layout (rotate-half RoPE, GQA, tied embeddings off)
+def tiny_llama():
+    out_dir = os.path.join(OUT, "tiny_llama")
+    os.makedirs(out_dir, exist_ok=True)
+    g = torch.Generator().manual_seed(1)
+    V, D, L, H, KV, F, theta = 320, 32, 2, 4, 2, 48, 10000.0
+    hd = D // H
+    cfg = dict(model_type="llama", num_hidden_layers=L, hidden_size=D, num_attention_heads=H, num_key_value_heads=KV,
+               intermediate_size=F, vocab_size=V, max_position_embeddings=64, rms_norm_eps=1e-5, rope_theta=theta,
+               tie_word_embeddings=False, rope_scaling=dict(rope_type="linear", factor=2.0))
+    json.dump(cfg, open(os.path.join(out_dir, "config.json"), "w"), indent=1)
+    r = lambda *shape: (torch.randn(*shape, generator=g) * 0.3).float()
+    w = {"model.embed_tokens.weight": r(V, D), "model.norm.weight": 1 + r(D), "lm_head.weight": r(V, D)}
+    for l in range(L):
+        p = f"model.layers.{l}."
+        w.update({p + "input_layernorm.weight": 1 + r(D), p + "post_attention_layernorm.weight": 1 + r(D),
+                  p + "self_attn.q_proj.weight": r(H * hd, D), p + "self_attn.k_proj.weight": r(KV * hd, D),
+                  p + "self_attn.v_proj.weight": r(KV * hd, D), p + "self_attn.o_proj.weight": r(D, H * hd),
+                  p + "mlp.gate_proj.weight": r(F, D), p + "mlp.up_proj.weight": r(F, D), p + "mlp.down_proj.weight": r(D, F)})
+    save_safetensors(os.path.join(out_dir, "model.safetensors"), w)
+    # the tokenizer of the tiny GPT-2 (vocabulary <= 320) is reused
+    ids = [1, 5, 9, 33, 2, 17, 60, 3, 8]
+    T = len(ids)
+    x = w["model.embed_tokens.weight"][torch.tensor(ids)]
+    pos = torch.arange(T, dtype=torch.float64)[:, None] / 2.0  # linear scaling, factor 2
+    inv = theta ** (-torch.arange(0, hd, 2, dtype=torch.float64) / hd)
+    cos = torch.cat([torch.cos(pos * inv)] * 2, -1).float()[:, None, :]
+    sin = torch.cat([torch.sin(pos * inv)] * 2, -1).float()[:, None, :]
+    rot = lambda t: torch.cat([-t[..., hd // 2:], t[..., : hd // 2]], -1)
+    mask = torch.full((T, T), float("-inf")).triu(1)
+    for l in range(L):
+        p = f"model.layers.{l}."
+        h = rms_norm(x, w[p + "input_layernorm.weight"], 1e-5)
+        q = (h @ w[p + "self_attn.q_proj.weight"].T).view(T, H, hd)
+        k = (h @ w[p + "self_attn.k_proj.weight"].T).view(T, KV, hd)
+        v = (h @ w[p + "self_attn.v_proj.weight"].T).view(T, KV, hd)
+        q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+        k, v = k.repeat_interleave(H // KV, 1), v.repeat_interleave(H // KV, 1)
+        a = (torch.einsum("thd,shd->hts", q, k) / math.sqrt(hd) + mask).softmax(-1)
+        x = x + torch.einsum("hts,shd->thd", a, v).reshape(T, D) @ w[p + "self_attn.o_proj.weight"].T
+        h = rms_norm(x, w[p + "post_attention_layernorm.weight"], 1e-5)
+        x = x + (torch.nn.functional.silu(h @ w[p + "mlp.gate_proj.weight"].T) * (h @ w[p + "mlp.up_proj.weight"].T)) @ w[p + "mlp.down_proj.weight"].T
+    logits = rms_norm(x, w["model.norm.weight"], 1e-5) @ w["lm_head.weight"].T
+    dump("tiny_llama_refs.json", dict(ids=ids, logits=[[round(float(v), 6) for v in row] for row in logits]))
+
+
 def save_safetensors(path, tensors):
     header, blobs, off = {}, [], 0
     for name, t in tensors.items():
@@ -337,6 +384,9 @@ def main():
     if "--tiny-gpt2" in sys.argv:
         with torch.no_grad():
             tiny_gpt2()
+            tiny_llama()
+        import shutil
+        shutil.copy(os.path.join(OUT, "tiny_gpt2", "tokenizer.json"), os.path.join(OUT, "tiny_llama", "tokenizer.json"))
         return
     r = gguf.GGUFReader(SMOL)
     smol_tok = smol_tokenizer(r)
