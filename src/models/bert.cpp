@@ -130,6 +130,7 @@ std::vector<std::vector<float>> BertModel::embed_ids(const std::vector<std::vect
           for (int64_t s = 0; s < n; ++s) {
             const float* kv = k_.data() + (r0 + s) * d + h * hd;
             float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
             for (int64_t e = 0; e < hd; ++e) dot += qv[e] * kv[e];
             sc[static_cast<size_t>(s)] = dot * scale;
           }

@@ -170,6 +170,7 @@ void Gpt2Model::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all_
           for (int64_t s = 0; s <= p; ++s) {
             const float* kv = cache->k(l, s) + h * hd;
             float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
             for (int64_t e = 0; e < hd; ++e) dot += qv[e] * kv[e];
             dot *= scale;
             if (dot > mx) {

@@ -6,8 +6,10 @@
 #include <numbers>
 #include <set>
 
+#include "backend/cpu/gemm.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "ops/quant.h"
 
 namespace forge::models {
 
@@ -91,7 +93,9 @@ LlamaModel::LlamaModel(LlamaConfig config, const TensorLookup& lookup, text::Tok
     return t;
   };
   auto linear = [&](const char* role, int64_t layer, int64_t out, int64_t in) {
-    LinearWeight w = make_linear(need(role, layer), {}, fmt::format("{}.{}", role, layer));
+    Tensor t = need(role, layer);
+    if (c.dequantize_weights && is_quantized(t.dtype())) t = dequantize(t);
+    LinearWeight w = make_linear(t, {}, fmt::format("{}.{}", role, layer));
     FORGE_CHECK(w.out == out && w.in == in, "[llama] '{}' (layer {}) must be [{}, {}], got [{}, {}]", role, layer, out,
                 in, w.out, w.in);
     return w;
@@ -106,7 +110,9 @@ LlamaModel::LlamaModel(LlamaConfig config, const TensorLookup& lookup, text::Tok
               "[llama] token embedding must be [{}, {}], got {}", c.vocab, c.d_model, shape_str(tok_embd_));
   out_norm_ = vector_f32(need("output_norm", -1), c.d_model, "output_norm");
   Tensor out = lookup("output", -1);
-  output_ = make_linear(out.defined() ? out : tok_embd_, {}, "output");
+  if (!out.defined()) out = tok_embd_;
+  if (c.dequantize_weights && is_quantized(out.dtype())) out = dequantize(out);
+  output_ = make_linear(out, {}, "output");
   layers_.resize(static_cast<size_t>(c.n_layer));
   for (int64_t l = 0; l < c.n_layer; ++l) {
     Layer& L = layers_[static_cast<size_t>(l)];
@@ -181,6 +187,31 @@ void LlamaModel::ensure_buffers(int64_t rows) {
   rows_cap_ = rows;
 }
 
+// Prefill attention for `n` new rows of one sequence (starting at buffer row r0) as two GEMMs
+// per head over the cached positions: S = scale * Q Kᵀ, causal softmax per row, O = S V.
+void LlamaModel::attend_gemm(int64_t l, llm::KvCache& kv, int64_t r0, int64_t n) {
+  auto& cache = static_cast<LlamaCache&>(kv);
+  const auto& c = config_;
+  const int64_t hd = c.head_dim, H = c.n_head, qd = H * hd, kvd = c.n_kv_head * hd, group = H / c.n_kv_head;
+  const int64_t start = pos_[static_cast<size_t>(r0)], P = start + n;
+  if (scores_.size() < static_cast<size_t>(n * P)) scores_.resize(static_cast<size_t>(n * P));
+  float* S = scores_.data();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  for (int64_t h = 0; h < H; ++h) {
+    const int64_t kvh = h / group;
+    cpu::sgemm(false, true, n, P, hd, scale, q_.data() + r0 * qd + h * hd, qd, cache.k(l, 0) + kvh * hd, kvd, 0.0f, S, P);
+    parallel_for(0, n, 16, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        float* row = S + i * P;
+        const int64_t valid = start + i + 1;
+        softmax_inplace(row, valid);
+        std::fill(row + valid, row + P, 0.0f);
+      }
+    });
+    cpu::sgemm(false, false, n, hd, P, 1.0f, S, P, cache.v(l, 0) + kvh * hd, kvd, 0.0f, att_.data() + r0 * qd + h * hd, qd);
+  }
+}
+
 void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all_rows, float* logits) {
   const auto& c = config_;
   FORGE_CHECK(!chunks.empty(), "[llama] forward needs at least one sequence");
@@ -244,6 +275,11 @@ void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all
         std::memcpy(cache->k(l, p), k_.data() + (r0 + i) * kvd, static_cast<size_t>(kvd) * sizeof(float));
         std::memcpy(cache->v(l, p), v_.data() + (r0 + i) * kvd, static_cast<size_t>(kvd) * sizeof(float));
       }
+      if (n >= gemm_attention_rows_) {
+        attend_gemm(l, *cache, r0, n);
+        r0 += n;
+        continue;
+      }
       parallel_for(0, n * H, 4, [&](int64_t lo, int64_t hi) {
         float acc[512];
         for (int64_t task = lo; task < hi; ++task) {
@@ -255,6 +291,7 @@ void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all
           for (int64_t s = 0; s <= p; ++s) {
             const float* kv = cache->k(l, s) + kvh * hd;
             float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
             for (int64_t e = 0; e < hd; ++e) dot += qv[e] * kv[e];
             dot *= scale;
             if (dot > mx) {

@@ -37,6 +37,9 @@ struct LlamaConfig {
   // checkpoints rotate the two halves (x[i], x[i + hd/2]).
   bool rope_halves = false;
   std::string name = "llama";
+  // Dequantize quantized weights to f32 at load (oneDNN sgemm, f32 activations): ~4-8x the
+  // memory, bit-for-bit closer to an f32 reference; used by the reference tests.
+  bool dequantize_weights = false;
 };
 
 // Role -> tensor name in GGUF and in Hugging Face checkpoints ("{}" = layer index).
@@ -70,6 +73,9 @@ class LlamaModel final : public llm::CausalLM {
   // every chunk when all_rows, else one row per chunk). Buffers are reused between calls.
   void forward_into(const std::vector<llm::SeqChunk>& chunks, bool all_rows, float* logits);
   const LlamaConfig& config() const { return config_; }
+  // Prefill chunks of at least `rows` tokens attend with two GEMMs per head instead of the
+  // per-token loop decode uses (default 16; tests set 1 or a huge value to pin one path).
+  void set_gemm_attention_rows(int64_t rows) { gemm_attention_rows_ = rows; }
   // Bytes of weights streamed per decoded token (for the bandwidth benchmark).
   int64_t weight_bytes() const;
 
@@ -79,6 +85,8 @@ class LlamaModel final : public llm::CausalLM {
     LinearWeight wq, wk, wv, wo, w_gate, w_up, w_down;
   };
   void ensure_buffers(int64_t rows);
+  void attend_gemm(int64_t layer, llm::KvCache& cache, int64_t r0, int64_t n);
+  int64_t gemm_attention_rows_ = 16;
 
   LlamaConfig config_;
   Tensor tok_embd_;
@@ -96,7 +104,8 @@ class LlamaModel final : public llm::CausalLM {
 };
 
 // Loaders. Errors name the file and what is wrong (missing tensor, wrong architecture, bad shape).
-std::shared_ptr<LlamaModel> load_llama_gguf(const std::string& path);
+// dequantize_weights: see LlamaConfig::dequantize_weights.
+std::shared_ptr<LlamaModel> load_llama_gguf(const std::string& path, bool dequantize_weights = false);
 std::shared_ptr<LlamaModel> load_llama_hf(const std::string& dir);
 
 }  // namespace forge::models

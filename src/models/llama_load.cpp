@@ -31,7 +31,7 @@ const TensorNameRow& row_of(const std::string& role) {
 
 }  // namespace
 
-std::shared_ptr<LlamaModel> load_llama_gguf(const std::string& path) {
+std::shared_ptr<LlamaModel> load_llama_gguf(const std::string& path, bool dequantize_weights) {
   auto file = std::make_shared<GgufFile>(load_gguf(path));
   const std::string arch = file->architecture();
   FORGE_CHECK(arch == "llama", "[llama] {}: architecture '{}' is not supported here (expected 'llama')", path, arch);
@@ -59,6 +59,7 @@ std::shared_ptr<LlamaModel> load_llama_gguf(const std::string& path) {
   const Tensor embd = file->tensor(row_of("tok_embd").gguf);
   c.vocab = embd.size(0);
   c.rope_halves = false;
+  c.dequantize_weights = dequantize_weights;
   auto lookup = [file](const std::string& role, int64_t layer) {
     const std::string name = layer_name(row_of(role).gguf, layer);
     return file->has_tensor(name) ? file->tensor(name) : Tensor();

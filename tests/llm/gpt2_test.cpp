@@ -8,6 +8,7 @@
 
 #include "llm_test_util.h"
 #include "models/gpt2.h"
+#include "models/llama.h"
 #include "models/pretrained.h"
 #include "test_util.h"
 
@@ -79,6 +80,29 @@ TEST(LlamaHf, LogitsMatchPyTorch) {
     for (size_t v = 0; v < V; ++v) worst = std::max(worst, std::abs(l[t * V + v] - want[t][v]));
   }
   EXPECT_LT(worst, 1e-4f);  // f32 weights: only summation order differs
+}
+
+// Both attention paths (GEMM for long prefill chunks, per-token loop) against PyTorch, f32 weights.
+TEST(LlamaHf, GemmAttentionExact) {
+  const std::string dir = std::string(FORGE_TEST_DATA_DIR) + "/llm/data/tiny_llama";
+  const auto ref = test::llm_ref("tiny_llama_refs.json");
+  const auto ids = ref["ids"].get<std::vector<int32_t>>();
+  const auto want = ref["logits"].get<std::vector<std::vector<float>>>();
+  for (int64_t rows : {1, 1 << 30}) {
+    auto model = models::load_llama_hf(dir);
+    model->set_gemm_attention_rows(rows);
+    auto cache = model->new_cache(16);
+    std::vector<int32_t> head(ids.begin(), ids.begin() + 4), tail(ids.begin() + 4, ids.end());
+    const auto a = model->forward(head, *cache, false).to_vector<float>();
+    const auto b = model->forward(tail, *cache, false).to_vector<float>();  // attends over a filled cache
+    const size_t V = want[0].size();
+    float worst = 0.0f;
+    for (size_t t = 0; t < want.size(); ++t) {
+      const float* got = t < 4 ? a.data() + t * V : b.data() + (t - 4) * V;
+      for (size_t v = 0; v < V; ++v) worst = std::max(worst, std::abs(got[v] - want[t][v]));
+    }
+    EXPECT_LT(worst, 1e-4f) << "gemm rows " << rows;
+  }
 }
 
 TEST(LlamaHf, MismatchedTokenizerIsAnError) {
