@@ -43,7 +43,6 @@ LinearWeight make_linear(const Tensor& weight, const Tensor& bias, const std::st
 }
 
 void linear_into(const LinearWeight& w, const float* x, int64_t m, float* y, std::vector<float>& scratch) {
-  (void)scratch;
   if (w.weight.dtype() == DType::kF32) {
     const float* wp = w.weight.data<float>();
     if (w.transposed) {
@@ -53,7 +52,21 @@ void linear_into(const LinearWeight& w, const float* x, int64_t m, float* y, std
     }
   } else {
     const QuantIsa isa = best_isa();
-    if (cpu::quant_matmul_supported(w.weight.dtype())) {
+    if (m >= kDequantGemmRows) {
+      // Long prefill chunks: dequantize the weight once into `scratch` and use f32 GEMM, which
+      // beats M separate integer matvecs (and keeps f32 activations).
+      const size_t need = static_cast<size_t>(w.out * w.in);
+      if (scratch.size() < need) scratch.resize(need);
+      float* deq = scratch.data();
+      const size_t row_bytes = nbytes_for(w.weight.dtype(), w.in);
+      const auto* base = static_cast<const uint8_t*>(w.weight.raw_data());
+      parallel_for(0, w.out, 64, [&](int64_t lo, int64_t hi) {
+        for (int64_t n = lo; n < hi; ++n) {
+          cpu::dequantize_row(w.weight.dtype(), base + static_cast<size_t>(n) * row_bytes, deq + n * w.in, w.in);
+        }
+      });
+      cpu::sgemm(false, true, m, w.out, w.in, 1.0f, x, w.in, deq, w.in, 0.0f, y, w.out);
+    } else if (cpu::quant_matmul_supported(w.weight.dtype())) {
       // Integer-dot kernels (activations quantized to 8 bits); allocation-free after warm-up.
       cpu::quant_matmul(x, m, w.in, w.weight.raw_data(), w.weight.dtype(), w.out, nullptr, y, isa);
     } else {

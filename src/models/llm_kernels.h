@@ -24,6 +24,9 @@ struct LinearWeight {
 // and that `bias` (when given) is [out]; `what` names the tensor in errors.
 LinearWeight make_linear(const Tensor& weight, const Tensor& bias, const std::string& what, bool transposed = false);
 
+// Quantized weights with at least this many activation rows are dequantized into `scratch` and
+// multiplied with f32 GEMM (prefill); fewer rows use the integer-dot kernels (decode).
+constexpr int64_t kDequantGemmRows = 32;
 // y[m, out] = x[m, in] · Wᵀ (+ bias). `scratch` is reused between calls (it only grows).
 void linear_into(const LinearWeight& w, const float* x, int64_t m, float* y, std::vector<float>& scratch);
 
