@@ -2,9 +2,11 @@
 // SmolLM2-135M projection sizes, per weight type and kernel path. "hot" reuses one matrix (it
 // stays in L2/L3); "stream" cycles through enough copies (>= 64 MiB) that every call reads its
 // weights from DRAM, which is the decode regime the ~40 GB/s roofline refers to.
-//   ./build/bench_quant --benchmark_filter=q4_1
+//   ./build/bench_quant --benchmark_filter=q4_1      (FORGE_BENCH_THREADS=2 for two threads)
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "core/random.h"
@@ -45,7 +47,31 @@ void bench_matvec(benchmark::State& state, DType type, QuantIsa isa, int64_t N, 
   state.counters["threads"] = forge::num_threads();
 }
 
+// Prompt processing: M = 512 activation rows against one weight matrix (GFLOP/s counter).
+void bench_prefill(benchmark::State& state, DType type, QuantIsa isa, int64_t M, int64_t N, int64_t K) {
+  if (!forge::cpu::quant_isa_supported(isa)) {
+    state.SkipWithError("ISA not supported on this CPU");
+    return;
+  }
+  forge::Generator gen(9);
+  forge::Tensor wq = forge::quantize(forge::randn({N, K}, 0.0, 0.02, &gen), type);
+  forge::Tensor x = forge::randn({M, K}, 0.0, 1.0, &gen);
+  std::vector<float> y(static_cast<size_t>(M * N));
+  for (auto _ : state) {
+    forge::cpu::quant_matmul(x.data<float>(), M, K, wq.raw_data(), type, N, nullptr, y.data(), isa);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(2 * M * N * K) * static_cast<double>(state.iterations()) / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
+
 void register_all() {
+  for (const auto& [type, tname] : {std::pair{DType::kQ4_1, "q4_1"}, std::pair{DType::kQ8_0, "q8_0"}}) {
+    const std::string name = std::string("prefill/") + tname + "/avx512vnni/512x576x576";
+    benchmark::RegisterBenchmark(name.c_str(), [type = type](benchmark::State& s) {
+      bench_prefill(s, type, QuantIsa::kAvx512Vnni, 512, 576, 576);
+    })->Unit(benchmark::kMillisecond);
+  }
   const Case cases[] = {{"q4_0", DType::kQ4_0}, {"q4_1", DType::kQ4_1}, {"q8_0", DType::kQ8_0},
                         {"q4_k", DType::kQ4_K}, {"q6_k", DType::kQ6_K}};
   const std::pair<QuantIsa, const char*> isas[] = {
@@ -54,9 +80,11 @@ void register_all() {
     const bool k_quant = forge::block_size(c.type) == 256;
     // [N, K]: attn_q/attn_output 576x576 and ffn_gate/up 1536x576; K-quants need K % 256 == 0,
     // so they run ffn_down's 576x1536 instead.
-    const std::vector<std::pair<int64_t, int64_t>> sizes =
+    std::vector<std::pair<int64_t, int64_t>> sizes =
         k_quant ? std::vector<std::pair<int64_t, int64_t>>{{576, 1536}}
                 : std::vector<std::pair<int64_t, int64_t>>{{576, 576}, {1536, 576}};
+    // the tied output head (token_embd, Q8_0 in the SmolLM2 file): 30 MB per token
+    if (c.type == DType::kQ8_0) sizes.emplace_back(49152, 576);
     for (const auto& [isa, isa_name] : isas) {
       for (const auto& [N, K] : sizes) {
         for (bool stream : {false, true}) {
@@ -74,6 +102,7 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (const char* t = std::getenv("FORGE_BENCH_THREADS")) forge::set_num_threads(std::atoi(t));
   register_all();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

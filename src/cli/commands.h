@@ -27,4 +27,9 @@ void register_chat(CLI::App& app);
 // `forge embed MODEL --text ...`: sentence embeddings as JSON (cli/embed.cpp).
 void register_embed(CLI::App& app);
 
+// `forge inspect FILE [--json]`: GGUF / safetensors metadata and tensor table (cli/inspect.cpp).
+void register_inspect(CLI::App& app);
+// `forge quantize IN OUT --type q8_0|q4_0|q4_1|q4_k|q6_k` (cli/quantize.cpp).
+void register_quantize(CLI::App& app);
+
 }  // namespace forge::cli

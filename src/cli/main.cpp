@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   forge::cli::register_generate(app);
   forge::cli::register_chat(app);
   forge::cli::register_embed(app);
+  forge::cli::register_inspect(app);
+  forge::cli::register_quantize(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

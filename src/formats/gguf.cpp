@@ -266,7 +266,8 @@ std::string GgufValue::to_string(size_t max_items) const {
   switch (type) {
     case GgufType::kU8: case GgufType::kU16: case GgufType::kU32: case GgufType::kU64: return std::to_string(u);
     case GgufType::kI8: case GgufType::kI16: case GgufType::kI32: case GgufType::kI64: return std::to_string(i);
-    case GgufType::kF32: case GgufType::kF64: return fmt::format("{}", f);
+    case GgufType::kF32: return fmt::format("{}", static_cast<float>(f));
+    case GgufType::kF64: return fmt::format("{}", f);
     case GgufType::kBool: return u ? "true" : "false";
     case GgufType::kString: {
       std::string t = s.size() > 60 ? s.substr(0, 57) + "..." : s;
@@ -279,7 +280,7 @@ std::string GgufValue::to_string(size_t max_items) const {
       std::string out = "[";
       const size_t shown = std::min(array.size(), max_items);
       for (size_t k = 0; k < shown; ++k) out += (k ? ", " : "") + array[k].to_string(max_items);
-      if (array.size() > shown) out += fmt::format(", ... ({} {} in all)", array.size(), gguf_type_name(array_type));
+      if (array.size() > shown) out += fmt::format(", ... ({} items)", array.size());
       return out + "]";
     }
   }

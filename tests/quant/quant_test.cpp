@@ -100,12 +100,15 @@ Tensor randn_tensor(const Shape& shape, uint64_t seed) {
 // Each weight type x each kernel path vs dequantize + f32 matmul. The only differences are the
 // 8-bit activation quantization (relative error ~0.4% per block) and summation order, so the
 // bound is 2% of the output scale (max |y_ref|).
+// K = 224 (7 blocks) exercises the odd-block tails of the paired SIMD loops.
 TEST(QuantLinear, EveryPathMatchesDequantizedMatmul) {
-  const int64_t M = 3, K = 512, N = 37;
+  for (int64_t K : {512, 224}) {
+  const int64_t M = 3, N = 37;
   Tensor x = randn_tensor({M, K}, 1);
   Tensor w = randn_tensor({N, K}, 2);
   Tensor bias = randn_tensor({N}, 3);
   for (DType type : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ4_K, DType::kQ6_K}) {
+    if (K % block_size(type) != 0) continue;
     Tensor wq = quantize(w, type);
     Tensor ref = linear(x, dequantize(wq), bias);
     float scale = 0;
@@ -129,6 +132,7 @@ TEST(QuantLinear, EveryPathMatchesDequantizedMatmul) {
       ASSERT_NEAR(yv.data<float>()[i], ys.data<float>()[i], 1e-4f * scale) << dtype_name(type) << " " << i;
       ASSERT_NEAR(ya.data<float>()[i], ys.data<float>()[i], 1e-4f * scale) << dtype_name(type) << " " << i;
     }
+  }
   }
 }
 

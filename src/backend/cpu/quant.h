@@ -23,7 +23,7 @@ static_assert(sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210);
 
 // Activation blocks (internal, not a file format): 8-bit values with a float scale and the
 // sums the weight offsets need. Q8A pairs with 32-element weight blocks, Q8K with K-quants.
-struct BlockQ8A { float d; int32_t sum; int8_t qs[32]; };
+struct BlockQ8A { float d; float s; int8_t qs[32]; };  // s = d * sum(qs)
 struct BlockQ8K { float d; int16_t bsums[16]; int8_t qs[256]; };
 
 // Dequantizes `n` elements (a multiple of the block size) of F32, F16, BF16 or any quantized

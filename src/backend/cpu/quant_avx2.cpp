@@ -2,6 +2,8 @@
 // AVX2/FMA/F16C need no attribute here; the run-time check in quant_isa_supported guards use).
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "backend/cpu/quant.h"
 
 namespace forge::cpu {
@@ -11,6 +13,7 @@ namespace avx2 {
 #include "backend/cpu/quant_simd.h"
 #undef FORGE_QTARGET
 #undef FORGE_QVNNI
+#undef FORGE_DOT_Q4
 }  // namespace avx2
 
 QuantDotFn quant_dot_avx2(DType wtype) { return avx2::select_dot(wtype); }

@@ -70,7 +70,7 @@ float dot_q4_1(int64_t K, const void* wv, const void* av) {
       s += (w[b].qs[j] & 0xF) * a[b].qs[j];
       s += (w[b].qs[j] >> 4) * a[b].qs[j + 16];
     }
-    sum += h2f(w[b].d) * a[b].d * static_cast<float>(s) + h2f(w[b].m) * a[b].d * static_cast<float>(a[b].sum);
+    sum += h2f(w[b].d) * a[b].d * static_cast<float>(s) + h2f(w[b].m) * a[b].s;
   }
   return sum;
 }
@@ -140,7 +140,7 @@ void quantize_act_q8a(const float* x, BlockQ8A* out, int64_t K) {
       sum += v;
     }
     out[b].d = d;
-    out[b].sum = sum;
+    out[b].s = d * static_cast<float>(sum);
   }
 }
 

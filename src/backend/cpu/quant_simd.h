@@ -73,11 +73,35 @@ FORGE_QTARGET static float dot_q8_0(int64_t K, const void* wv, const void* av) {
   return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
+// The two fp16 halves a Q4 block contributes to its dot product as one 32-bit word: (d, m) for
+// Q4_1, (d, d) for Q4_0. Multiplied by an activation block's (d, s = d*sum) they give the block
+// scale and the offset term (m*s, or d*s times -8).
+template <bool kHasMin, typename Block>
+static inline int dm_word(const Block& blk) {
+  uint32_t v;
+  if constexpr (kHasMin) {
+    std::memcpy(&v, &blk.d, 4);
+  } else {
+    v = static_cast<uint32_t>(blk.d) * 0x10001u;
+  }
+  return static_cast<int>(v);
+}
+
+// [d0*ad0, m0*s0, d1*ad1, m1*s1] for blocks i and i+1.
+template <bool kHasMin, typename Block>
+FORGE_QTARGET static inline __m128 pair_scales(const Block* w, const BlockQ8A* a, int64_t i) {
+  const __m128 wdm = _mm_cvtph_ps(_mm_set_epi32(0, 0, dm_word<kHasMin>(w[i + 1]), dm_word<kHasMin>(w[i])));
+  const __m128i ads = _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(&a[i])),
+                                         _mm_loadl_epi64(reinterpret_cast<const __m128i*>(&a[i + 1])));
+  return _mm_mul_ps(wdm, _mm_castsi128_ps(ads));
+}
+
 // Q4_0 (offset 8) and Q4_1 (min m): sum = d*ad*dot(q, y) + (m or -8d)*ad*sum(y).
 template <bool kHasMin, typename Block>
 FORGE_QTARGET static inline float dot_q4(int64_t K, const Block* w, const BlockQ8A* a) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  float corr = 0.0f;
+  __m128 corr_v = _mm_setzero_ps();
+  const __m256i lane2 = _mm256_set1_epi32(2);
   const int64_t nb = K / 32;
   int64_t b = 0;
   for (; b + 1 < nb; b += 2) {
@@ -85,35 +109,90 @@ FORGE_QTARGET static inline float dot_q4(int64_t K, const Block* w, const BlockQ
                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].qs)));
     const __m256i p1 = dot_u8s8(_mm256_setzero_si256(), unpack_nibbles(w[b + 1].qs),
                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b + 1].qs)));
-    const float d0 = h2f(w[b].d), d1 = h2f(w[b + 1].d);
-    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(d0 * a[b].d), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(d1 * a[b + 1].d), acc1);
-    if constexpr (kHasMin) {
-      corr += h2f(w[b].m) * a[b].d * static_cast<float>(a[b].sum) +
-              h2f(w[b + 1].m) * a[b + 1].d * static_cast<float>(a[b + 1].sum);
-    } else {
-      corr -= 8.0f * (d0 * a[b].d * static_cast<float>(a[b].sum) + d1 * a[b + 1].d * static_cast<float>(a[b + 1].sum));
-    }
+    const __m128 prod = pair_scales<kHasMin>(w, a, b);
+    corr_v = _mm_add_ps(corr_v, prod);
+    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_broadcastss_ps(prod), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_permutevar8x32_ps(_mm256_castps128_ps256(prod), lane2),
+                           acc1);
   }
+  alignas(16) float cv[4];
+  _mm_store_ps(cv, corr_v);
+  float corr = cv[1] + cv[3];
   for (; b < nb; ++b) {
     const __m256i p0 = dot_u8s8(_mm256_setzero_si256(), unpack_nibbles(w[b].qs),
                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].qs)));
     const float d0 = h2f(w[b].d);
     acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(d0 * a[b].d), acc0);
     if constexpr (kHasMin) {
-      corr += h2f(w[b].m) * a[b].d * static_cast<float>(a[b].sum);
+      corr += h2f(w[b].m) * a[b].s;
     } else {
-      corr -= 8.0f * d0 * a[b].d * static_cast<float>(a[b].sum);
+      corr += d0 * a[b].s;
     }
   }
-  return hsum_ps(_mm256_add_ps(acc0, acc1)) + corr;
+  return hsum_ps(_mm256_add_ps(acc0, acc1)) + (kHasMin ? corr : -8.0f * corr);
 }
 
+#if FORGE_QVNNI
+// AVX-512: two 32-blocks per 512-bit vector. Nibbles of blocks b and b+1 are spread to
+// [b lo | b hi | b+1 lo | b+1 hi] with one permute and a per-lane variable shift.
+template <bool kHasMin, typename Block>
+FORGE_QTARGET static inline float dot_q4_512(int64_t K, const Block* w, const BlockQ8A* a) {
+  const __m512i idx = _mm512_set_epi64(3, 2, 3, 2, 1, 0, 1, 0);
+  const long long S = 0x0004000400040004LL;
+  const __m512i shifts = _mm512_set_epi64(S, S, 0, 0, S, S, 0, 0);
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  __m128 corr_v = _mm_setzero_ps();  // lanes 1 and 3 collect m*s (Q4_1) or d*s (Q4_0)
+  const __m512i bcast = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);
+  const int64_t nb = K / 32;
+  int64_t b = 0;
+  auto pair = [&](int64_t i, __m512& acc) FORGE_QTARGET {
+    const __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i].qs));
+    const __m128i r1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i + 1].qs));
+    const __m512i r = _mm512_permutexvar_epi64(idx, _mm512_castsi256_si512(_mm256_set_m128i(r1, r0)));
+    const __m512i q = _mm512_and_si512(_mm512_srlv_epi16(r, shifts), m4);
+    const __m512i y = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i + 1].qs)), 1);
+    const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, y);
+    // lanes 0/2: the two block scales, 1/3: the offset terms
+    const __m128 prod = pair_scales<kHasMin>(w, a, i);
+    corr_v = _mm_add_ps(corr_v, prod);
+    const __m512 sc = _mm512_permutexvar_ps(bcast, _mm512_castps128_ps512(prod));
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc);
+  };
+  for (; b + 3 < nb; b += 4) {
+    pair(b, acc0);
+    pair(b + 2, acc1);
+  }
+  for (; b + 1 < nb; b += 2) pair(b, acc0);
+  float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  alignas(16) float cv[4];
+  _mm_store_ps(cv, corr_v);
+  float corr = cv[1] + cv[3];
+  for (; b < nb; ++b) {
+    const __m256i p0 = dot_u8s8(_mm256_setzero_si256(), unpack_nibbles(w[b].qs),
+                                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].qs)));
+    const float d0 = h2f(w[b].d);
+    sum += hsum_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(d0 * a[b].d)));
+    if constexpr (kHasMin) {
+      corr += h2f(w[b].m) * a[b].s;
+    } else {
+      corr += d0 * a[b].s;
+    }
+  }
+  return sum + (kHasMin ? corr : -8.0f * corr);
+}
+#define FORGE_DOT_Q4 dot_q4_512
+#else
+#define FORGE_DOT_Q4 dot_q4
+#endif
+
 FORGE_QTARGET static float dot_q4_0(int64_t K, const void* w, const void* a) {
-  return dot_q4<false>(K, static_cast<const BlockQ4_0*>(w), static_cast<const BlockQ8A*>(a));
+  return FORGE_DOT_Q4<false>(K, static_cast<const BlockQ4_0*>(w), static_cast<const BlockQ8A*>(a));
 }
 FORGE_QTARGET static float dot_q4_1(int64_t K, const void* w, const void* a) {
-  return dot_q4<true>(K, static_cast<const BlockQ4_1*>(w), static_cast<const BlockQ8A*>(a));
+  return FORGE_DOT_Q4<true>(K, static_cast<const BlockQ4_1*>(w), static_cast<const BlockQ8A*>(a));
 }
 
 FORGE_QTARGET static float dot_q4_k(int64_t K, const void* wv, const void* av) {
