@@ -32,4 +32,7 @@ void register_inspect(CLI::App& app);
 // `forge quantize IN OUT --type q8_0|q4_0|q4_1|q4_k|q6_k` (cli/quantize.cpp).
 void register_quantize(CLI::App& app);
 
+// `forge tokenize --tokenizer PATH [--ids] TEXT...` and `forge tokenizer train ...` (cli/tokenize.cpp).
+void register_tokenize(CLI::App& app);
+
 }  // namespace forge::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   forge::cli::register_embed(app);
   forge::cli::register_inspect(app);
   forge::cli::register_quantize(app);
+  forge::cli::register_tokenize(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

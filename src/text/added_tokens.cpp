@@ -12,9 +12,8 @@ AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens) {
   }
   // Longest first, so the first hit at a position is the longest match.
   for (auto& list : by_first_byte_) {
-    std::stable_sort(list.begin(), list.end(), [&](size_t a, size_t b) {
-      return tokens_[a].content.size() > tokens_[b].content.size();
-    });
+    std::stable_sort(list.begin(), list.end(),
+                     [&](size_t a, size_t b) { return tokens_[a].content.size() > tokens_[b].content.size(); });
   }
 }
 
@@ -47,8 +46,7 @@ std::vector<AddedTokenMatcher::Segment> AddedTokenMatcher::split(std::string_vie
     out.push_back({text.substr(pos, hit->content.size()), hit->id});
     pos += hit->content.size();
     if (hit->rstrip) {
-      while (pos < text.size() &&
-             (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\n' || text[pos] == '\r')) {
+      while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\n' || text[pos] == '\r')) {
         ++pos;
       }
     }

@@ -21,8 +21,8 @@
 namespace forge::text {
 
 struct BpeTrainOptions {
-  int32_t vocab_size = 8000;  // target, special tokens and the 256 bytes included
-  int64_t min_frequency = 2;  // stop when the most frequent pair occurs fewer times
+  int32_t vocab_size = 8000;                                    // target, special tokens and the 256 bytes included
+  int64_t min_frequency = 2;                                    // stop when the most frequent pair occurs fewer times
   std::vector<std::string> special_tokens = {"<|endoftext|>"};  // ids 0, 1, ... in this order
   PreTokenizer pre_tokenizer = PreTokenizer::kGpt2;
   // Called after every `progress_every` merges and at the end with (vocab size now, target).
@@ -38,8 +38,8 @@ class BpeTokenizer : public Tokenizer {
   // added tokens, control ones special). pre_tokenizer is the GGUF tokenizer.ggml.pre value
   // ("gpt2", "llama-bpe", "smollm"). add_bos: encode(..., add_special_tokens=true) prepends BOS.
   BpeTokenizer(std::vector<std::string> tokens, const std::vector<std::string>& merges,
-               const std::vector<int32_t>& token_types, const std::string& pre_tokenizer,
-               SpecialTokens special, bool add_bos = false);
+               const std::vector<int32_t>& token_types, const std::string& pre_tokenizer, SpecialTokens special,
+               bool add_bos = false);
 
   // The general form tokenizer.json loading and training use.
   struct Config {
@@ -47,7 +47,7 @@ class BpeTokenizer : public Tokenizer {
     std::vector<std::pair<std::string, std::string>> merges;  // rank order
     std::vector<AddedToken> added_tokens;
     PreTokenizer pre_tokenizer = PreTokenizer::kGpt2;
-    bool ignore_merges = false;  // a piece already in the vocabulary is one token (Llama-3)
+    bool ignore_merges = false;            // a piece already in the vocabulary is one token (Llama-3)
     std::optional<std::string> unk_token;  // bytes without a token become it (else: dropped)
     PostProcessor post_processor;
     SpecialTokens special;
@@ -73,6 +73,10 @@ class BpeTokenizer : public Tokenizer {
   std::string id_to_token(int32_t id) const override;
   const SpecialTokens& special_tokens() const override { return config_.special; }
 
+  // Replaces the special-token ids (from tokenizer_config.json, GGUF metadata); add_bos makes
+  // encode(..., add_special_tokens=true) prepend BOS when the post-processor adds nothing.
+  void set_special_tokens(const SpecialTokens& special, bool add_bos = false);
+
   PreTokenizer pre_tokenizer() const { return config_.pre_tokenizer; }
   const std::vector<std::pair<std::string, std::string>>& merges() const { return config_.merges; }
   const std::vector<AddedToken>& added_tokens() const { return config_.added_tokens; }
@@ -80,13 +84,16 @@ class BpeTokenizer : public Tokenizer {
  private:
   void build();
   void encode_piece(std::string_view bytes, std::vector<int32_t>& out) const;
+  void merge_short(std::vector<int32_t>& symbols) const;
+  void merge_long(std::vector<int32_t>& symbols) const;
 
   Config config_;
   std::vector<std::string> id_to_token_;  // "" for holes
   std::vector<char> is_added_, is_special_;
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merge_rank_;  // (a,b) -> (rank, id)
   std::vector<int32_t> byte_id_;
-  int32_t model_unk_ = -1;  // the model's unk_token (bytes without a token map to it), or -1  // id of each byte's single-character token, -1 if absent
+  int32_t model_unk_ = -1;  // the model's unk_token (bytes without a token map to it), or -1  // id of each byte's
+                            // single-character token, -1 if absent
   AddedTokenMatcher matcher_;
   // Per-piece cache (bounded; encode may run on several threads).
   mutable std::mutex cache_mutex_;

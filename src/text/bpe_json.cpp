@@ -22,8 +22,7 @@ bool flag(const nlohmann::json& j, const char* key, bool fallback) {
   return j.contains(key) && j[key].is_boolean() ? j[key].get<bool>() : fallback;
 }
 
-void check_byte_level(const std::string& file, const nlohmann::json& j, const std::string& path,
-                      bool use_regex) {
+void check_byte_level(const std::string& file, const nlohmann::json& j, const std::string& path, bool use_regex) {
   if (flag(j, "add_prefix_space", false)) {
     fail_at(file, path + ".add_prefix_space", "add_prefix_space=true is not supported");
   }
@@ -63,8 +62,9 @@ PreTokenizer parse_pre_tokenizer(const std::string& file, const nlohmann::json& 
         return PreTokenizer::kLlama3;
       }
     }
-    fail_at(file, path, "unsupported pre-tokenizer sequence (supported: ByteLevel; Digits+ByteLevel; "
-                        "Split(Llama-3 regex)+ByteLevel)");
+    fail_at(file, path,
+            "unsupported pre-tokenizer sequence (supported: ByteLevel; Digits+ByteLevel; "
+            "Split(Llama-3 regex)+ByteLevel)");
   }
   fail_at(file, path + ".type", fmt::format("unsupported pre-tokenizer '{}' for BPE", type));
 }
@@ -131,10 +131,11 @@ std::shared_ptr<BpeTokenizer> BpeTokenizer::from_json(const nlohmann::json& root
     fail_at(file, "$.model.dropout", "BPE dropout is not supported");
   }
   c.ignore_merges = flag(model, "ignore_merges", false);
-  if (model.contains("unk_token") && model["unk_token"].is_string()) c.unk_token = model["unk_token"].get<std::string>();
+  if (model.contains("unk_token") && model["unk_token"].is_string())
+    c.unk_token = model["unk_token"].get<std::string>();
   if (root.contains("normalizer") && !root["normalizer"].is_null()) {
-    fail_at(file, "$.normalizer", fmt::format("unsupported normalizer for byte-level BPE: {}",
-                                              root["normalizer"].value("type", "?")));
+    fail_at(file, "$.normalizer",
+            fmt::format("unsupported normalizer for byte-level BPE: {}", root["normalizer"].value("type", "?")));
   }
   c.pre_tokenizer = parse_pre_tokenizer(file, root);
   c.added_tokens = json_detail::parse_added_tokens(file, root);
@@ -167,26 +168,24 @@ std::string BpeTokenizer::to_json() const {
   root["added_tokens"] = ordered::parse(json_detail::added_tokens_to_json(config_.added_tokens).dump());
   root["normalizer"] = nullptr;
   auto byte_level = [](bool use_regex) {
-    return ordered{{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
-                   {"use_regex", use_regex}};
+    return ordered{
+        {"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", use_regex}};
   };
   switch (config_.pre_tokenizer) {
     case PreTokenizer::kGpt2: root["pre_tokenizer"] = byte_level(true); break;
     case PreTokenizer::kSmolLm:
-      root["pre_tokenizer"] = {{"type", "Sequence"},
-                               {"pretokenizers",
-                                ordered::array({ordered{{"type", "Digits"}, {"individual_digits", true}},
-                                                byte_level(true)})}};
-      break;
-    case PreTokenizer::kLlama3:
       root["pre_tokenizer"] = {
           {"type", "Sequence"},
           {"pretokenizers",
-           ordered::array({ordered{{"type", "Split"},
-                                   {"pattern", {{"Regex", kLlama3Regex}}},
-                                   {"behavior", "Isolated"},
-                                   {"invert", false}},
-                           byte_level(false)})}};
+           ordered::array({ordered{{"type", "Digits"}, {"individual_digits", true}}, byte_level(true)})}};
+      break;
+    case PreTokenizer::kLlama3:
+      root["pre_tokenizer"] = {{"type", "Sequence"},
+                               {"pretokenizers", ordered::array({ordered{{"type", "Split"},
+                                                                         {"pattern", {{"Regex", kLlama3Regex}}},
+                                                                         {"behavior", "Isolated"},
+                                                                         {"invert", false}},
+                                                                 byte_level(false)})}};
       break;
   }
   if (!config_.post_processor.json.empty()) {
@@ -204,8 +203,8 @@ std::string BpeTokenizer::to_json() const {
     for (int32_t id : config_.post_processor.suffix) special(id);
     ordered pair = single;
     pair.push_back({{"Sequence", {{"id", "B"}, {"type_id", 1}}}});
-    root["post_processor"] = {{"type", "TemplateProcessing"}, {"single", single}, {"pair", pair},
-                              {"special_tokens", specials}};
+    root["post_processor"] = {
+        {"type", "TemplateProcessing"}, {"single", single}, {"pair", pair}, {"special_tokens", specials}};
   } else {
     root["post_processor"] = byte_level(true);
   }

@@ -23,11 +23,10 @@ std::shared_ptr<BpeTokenizer> BpeTokenizer::train(const std::vector<std::string>
                                                   const BpeTrainOptions& options) {
   const auto n_special = static_cast<int32_t>(options.special_tokens.size());
   FORGE_CHECK(options.vocab_size >= 256 + n_special,
-              "[bpe_train] vocab_size {} is below the 256 byte tokens plus {} special tokens",
-              options.vocab_size, n_special);
+              "[bpe_train] vocab_size {} is below the 256 byte tokens plus {} special tokens", options.vocab_size,
+              n_special);
   FORGE_CHECK(!texts.empty(), "[bpe_train] the corpus is empty");
-  FORGE_CHECK(options.min_frequency >= 1, "[bpe_train] min_frequency must be >= 1, got {}",
-              options.min_frequency);
+  FORGE_CHECK(options.min_frequency >= 1, "[bpe_train] min_frequency must be >= 1, got {}", options.min_frequency);
 
   // Vocabulary: special tokens, then the 256 byte characters in byte order.
   std::vector<std::string> tokens;

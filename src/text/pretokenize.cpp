@@ -75,8 +75,7 @@ size_t whitespace_tail(const std::vector<uint32_t>& s, size_t i, size_t end) {
   return k - i;
 }
 
-void gpt2(const std::vector<uint32_t>& s, size_t begin, size_t end,
-          std::vector<std::pair<size_t, size_t>>& out) {
+void gpt2(const std::vector<uint32_t>& s, size_t begin, size_t end, std::vector<std::pair<size_t, size_t>>& out) {
   size_t i = begin;
   while (i < end) {
     size_t len = contraction(s, i, end, false);
@@ -101,15 +100,13 @@ void gpt2(const std::vector<uint32_t>& s, size_t begin, size_t end,
   }
 }
 
-void llama3(const std::vector<uint32_t>& s, size_t begin, size_t end,
-            std::vector<std::pair<size_t, size_t>>& out) {
+void llama3(const std::vector<uint32_t>& s, size_t begin, size_t end, std::vector<std::pair<size_t, size_t>>& out) {
   auto newline = [](uint32_t c) { return c == '\r' || c == '\n'; };
   size_t i = begin;
   while (i < end) {
     size_t len = contraction(s, i, end, true);
     if (len == 0) {
-      if (letter(s[i]) ||
-          (!newline(s[i]) && !letter(s[i]) && !number(s[i]) && i + 1 < end && letter(s[i + 1]))) {
+      if (letter(s[i]) || (!newline(s[i]) && !letter(s[i]) && !number(s[i]) && i + 1 < end && letter(s[i + 1]))) {
         // [^\r\n\p{L}\p{N}]?\p{L}+
         size_t k = letter(s[i]) ? i : i + 1;
         while (k < end && letter(s[k])) ++k;

@@ -43,6 +43,7 @@ using TokenizerPtr = std::shared_ptr<const Tokenizer>;
 
 // Loads a Hugging Face tokenizer.json (model types BPE with a ByteLevel pre-tokenizer, and
 // WordPiece with the BERT normalizer/pre-tokenizer). Errors name the file and the JSON path.
+// For BPE, a tokenizer_config.json in the same folder supplies bos/eos/pad/unk and add_bos_token.
 TokenizerPtr load_tokenizer_json(const std::string& path);
 
 }  // namespace forge::text

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -29,8 +30,8 @@ bool has_type(const nlohmann::json& j, const char* type) {
   return false;
 }
 
-const nlohmann::json& member(const std::string& file, const nlohmann::json& j,
-                             const std::string& path, const char* key, const char* type) {
+const nlohmann::json& member(const std::string& file, const nlohmann::json& j, const std::string& path, const char* key,
+                             const char* type) {
   const std::string where = path + "." + key;
   if (!j.is_object() || !j.contains(key)) fail_at(file, where, "missing");
   const auto& v = j.at(key);
@@ -153,6 +154,52 @@ PostProcessor parse_post_processor(const std::string& file, const nlohmann::json
 
 }  // namespace json_detail
 
+namespace {
+
+// bos/eos/pad/unk names (and add_bos_token) from a tokenizer_config.json next to tokenizer.json:
+// tokenizer.json itself does not say which added token ends a turn.
+void apply_tokenizer_config(const std::string& json_path, BpeTokenizer& tok) {
+  const auto config_path = std::filesystem::path(json_path).parent_path() / "tokenizer_config.json";
+  if (!std::filesystem::exists(config_path)) return;
+  std::ifstream in(config_path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(buffer.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    fail("[tokenizer] {}: not valid JSON: {}", config_path.string(), e.what());
+  }
+  if (!config.is_object()) return;
+  SpecialTokens special = tok.special_tokens();
+  auto lookup = [&](const char* key, std::optional<int32_t>& slot) {
+    if (!config.contains(key)) return;
+    const auto& v = config[key];
+    std::string name;
+    if (v.is_string()) {
+      name = v.get<std::string>();
+    } else if (v.is_object() && v.contains("content") && v["content"].is_string()) {
+      name = v["content"].get<std::string>();
+    } else {
+      return;  // null: not defined
+    }
+    const auto id = tok.token_to_id(name);
+    if (!id)
+      json_detail::fail_at(config_path.string(), std::string("$.") + key,
+                           fmt::format("token '{}' is not in the vocabulary", name));
+    slot = id;
+  };
+  lookup("bos_token", special.bos);
+  lookup("eos_token", special.eos);
+  lookup("pad_token", special.pad);
+  lookup("unk_token", special.unk);
+  const bool add_bos =
+      config.contains("add_bos_token") && config["add_bos_token"].is_boolean() && config["add_bos_token"].get<bool>();
+  tok.set_special_tokens(special, add_bos);
+}
+
+}  // namespace
+
 TokenizerPtr load_tokenizer_json(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   FORGE_CHECK(file.good(), "[tokenizer] cannot open '{}'", path);
@@ -174,7 +221,11 @@ TokenizerPtr load_tokenizer_json(const std::string& path) {
   } else {
     type = "WordPiece";
   }
-  if (type == "BPE") return BpeTokenizer::from_json(root, path);
+  if (type == "BPE") {
+    auto bpe = BpeTokenizer::from_json(root, path);
+    apply_tokenizer_config(path, *bpe);
+    return bpe;
+  }
   if (type == "WordPiece") return WordPieceTokenizer::from_json(root, path);
   json_detail::fail_at(path, "$.model.type",
                        fmt::format("unsupported model type '{}' (supported: BPE, WordPiece)", type));

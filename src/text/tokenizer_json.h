@@ -14,8 +14,8 @@ namespace forge::text::json_detail {
 [[noreturn]] void fail_at(const std::string& file, const std::string& path, const std::string& message);
 // The member `key` of object `j` (at `path`), required to exist and have the given type
 // ("object", "array", "string", "number", "boolean").
-const nlohmann::json& member(const std::string& file, const nlohmann::json& j,
-                             const std::string& path, const char* key, const char* type);
+const nlohmann::json& member(const std::string& file, const nlohmann::json& j, const std::string& path, const char* key,
+                             const char* type);
 bool has_type(const nlohmann::json& j, const char* type);
 std::vector<AddedToken> parse_added_tokens(const std::string& file, const nlohmann::json& root);
 nlohmann::json added_tokens_to_json(const std::vector<AddedToken>& tokens);

@@ -80,8 +80,7 @@ namespace {
 
 bool in_ranges(const CodeRange* table, size_t size, uint32_t cp) {
   const CodeRange* end = table + size;
-  const CodeRange* it =
-      std::upper_bound(table, end, cp, [](uint32_t v, const CodeRange& r) { return v < r.lo; });
+  const CodeRange* it = std::upper_bound(table, end, cp, [](uint32_t v, const CodeRange& r) { return v < r.lo; });
   return it != table && cp <= (it - 1)->hi;
 }
 
@@ -130,17 +129,14 @@ bool is_whitespace(uint32_t cp) {
 bool is_punctuation(uint32_t cp) {
   return in_ranges(unicode_tables::kPunctuation, unicode_tables::kPunctuationSize, cp);
 }
-bool is_control(uint32_t cp) {
-  return in_ranges(unicode_tables::kControl, unicode_tables::kControlSize, cp);
-}
+bool is_control(uint32_t cp) { return in_ranges(unicode_tables::kControl, unicode_tables::kControlSize, cp); }
 bool is_nonspacing_mark(uint32_t cp) {
   return in_ranges(unicode_tables::kNonspacing, unicode_tables::kNonspacingSize, cp);
 }
 
 bool is_cjk(uint32_t cp) {
-  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
-         (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
-         (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
+  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
+         (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 

@@ -15,10 +15,8 @@ struct CodeRange {
 };
 
 namespace unicode_tables {
-extern const CodeRange kLetters[], kNumbers[], kWhitespace[], kPunctuation[], kControl[],
-    kNonspacing[];
-extern const size_t kLettersSize, kNumbersSize, kWhitespaceSize, kPunctuationSize, kControlSize,
-    kNonspacingSize;
+extern const CodeRange kLetters[], kNumbers[], kWhitespace[], kPunctuation[], kControl[], kNonspacing[];
+extern const size_t kLettersSize, kNumbersSize, kWhitespaceSize, kPunctuationSize, kControlSize, kNonspacingSize;
 // Flat mappings: code point, n, then n code points.
 extern const uint32_t kLowercase[], kNfd[];
 extern const size_t kLowercaseSize, kNfdSize;
@@ -36,11 +34,11 @@ std::vector<uint32_t> utf8_decode(std::string_view text);
 // True when text is well-formed UTF-8.
 bool utf8_valid(std::string_view text);
 
-bool is_letter(uint32_t cp);       // \p{L}
-bool is_number(uint32_t cp);       // \p{N}
-bool is_whitespace(uint32_t cp);   // White_Space (\s)
-bool is_punctuation(uint32_t cp);  // \p{P}
-bool is_control(uint32_t cp);      // \p{C}
+bool is_letter(uint32_t cp);           // \p{L}
+bool is_number(uint32_t cp);           // \p{N}
+bool is_whitespace(uint32_t cp);       // White_Space (\s)
+bool is_punctuation(uint32_t cp);      // \p{P}
+bool is_control(uint32_t cp);          // \p{C}
 bool is_nonspacing_mark(uint32_t cp);  // \p{Mn}
 // BERT's CJK ideograph blocks (the ranges Google's BERT and HF's BertNormalizer use).
 bool is_cjk(uint32_t cp);

@@ -12,12 +12,10 @@
 namespace forge::text {
 
 WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> tokens, WordPieceOptions options,
-                                       std::vector<AddedToken> added_tokens,
-                                       std::optional<PostProcessor> post)
+                                       std::vector<AddedToken> added_tokens, std::optional<PostProcessor> post)
     : tokens_(std::move(tokens)), options_(std::move(options)), added_(std::move(added_tokens)) {
   FORGE_CHECK(!tokens_.empty(), "[tokenizer] WordPiece vocabulary is empty");
-  FORGE_CHECK(options_.max_input_chars_per_word > 0,
-              "[tokenizer] max_input_chars_per_word must be positive, got {}",
+  FORGE_CHECK(options_.max_input_chars_per_word > 0, "[tokenizer] max_input_chars_per_word must be positive, got {}",
               options_.max_input_chars_per_word);
   for (size_t i = 0; i < tokens_.size(); ++i) vocab_.emplace(tokens_[i], static_cast<int32_t>(i));
   auto find = [&](const char* name) -> std::optional<int32_t> {
@@ -33,8 +31,7 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> tokens, WordPiec
   is_special_.assign(tokens_.size(), 0);
   for (const auto& t : added_) {
     FORGE_CHECK(t.id >= 0 && static_cast<size_t>(t.id) < tokens_.size(),
-                "[tokenizer] added token '{}' id {} outside the vocabulary of {}", t.content, t.id,
-                tokens_.size());
+                "[tokenizer] added token '{}' id {} outside the vocabulary of {}", t.content, t.id, tokens_.size());
     is_special_[static_cast<size_t>(t.id)] = t.special ? 1 : 0;
   }
   matcher_ = AddedTokenMatcher(added_);
@@ -191,8 +188,7 @@ std::string WordPieceTokenizer::decode(const std::vector<int32_t>& ids, bool ski
   std::string out;
   bool first = true;
   for (int32_t id : ids) {
-    FORGE_CHECK(id >= 0 && id < vocab_size(), "[tokenizer] token id {} outside the vocabulary of {}",
-                id, vocab_size());
+    FORGE_CHECK(id >= 0 && id < vocab_size(), "[tokenizer] token id {} outside the vocabulary of {}", id, vocab_size());
     if (skip_special_tokens && is_special_[static_cast<size_t>(id)]) continue;
     const std::string& raw = tokens_[static_cast<size_t>(id)];
     const auto& prefix = options_.continuing_subword_prefix;
@@ -207,7 +203,7 @@ std::string WordPieceTokenizer::decode(const std::vector<int32_t>& ids, bool ski
     first = false;
     // HF's WordPiece decoder cleanup: no space before punctuation and English contractions.
     static const std::pair<std::string_view, std::string_view> kCleanup[] = {
-        {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
+        {" .", "."},   {" ?", "?"},           {" !", "!"},   {" ,", ","},     {" ' ", "'"},   {" n't", "n't"},
         {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
     for (const auto& [from, to] : kCleanup) {
       if (token.find(from) == std::string::npos) continue;
@@ -233,13 +229,11 @@ std::optional<int32_t> WordPieceTokenizer::token_to_id(std::string_view token) c
 }
 
 std::string WordPieceTokenizer::id_to_token(int32_t id) const {
-  FORGE_CHECK(id >= 0 && id < vocab_size(), "[tokenizer] token id {} outside the vocabulary of {}",
-              id, vocab_size());
+  FORGE_CHECK(id >= 0 && id < vocab_size(), "[tokenizer] token id {} outside the vocabulary of {}", id, vocab_size());
   return tokens_[static_cast<size_t>(id)];
 }
 
-std::shared_ptr<WordPieceTokenizer> WordPieceTokenizer::from_json(const nlohmann::json& root,
-                                                                  const std::string& file) {
+std::shared_ptr<WordPieceTokenizer> WordPieceTokenizer::from_json(const nlohmann::json& root, const std::string& file) {
   using json_detail::fail_at;
   using json_detail::member;
   WordPieceOptions options;
@@ -249,8 +243,7 @@ std::shared_ptr<WordPieceTokenizer> WordPieceTokenizer::from_json(const nlohmann
   std::vector<char> seen(vocab.size(), 0);
   for (const auto& [token, id] : vocab.items()) {
     const std::string where = fmt::format("$.model.vocab[\"{}\"]", token);
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
-        id.get<int64_t>() >= static_cast<int64_t>(vocab.size())) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= static_cast<int64_t>(vocab.size())) {
       fail_at(file, where, fmt::format("expected an id in [0, {}), got {}", vocab.size(), id.dump()));
     }
     const auto index = id.get<size_t>();
@@ -258,7 +251,8 @@ std::shared_ptr<WordPieceTokenizer> WordPieceTokenizer::from_json(const nlohmann
     seen[index] = 1;
     tokens[index] = token;
   }
-  if (model.contains("unk_token")) options.unk_token = member(file, model, "$.model", "unk_token", "string").get<std::string>();
+  if (model.contains("unk_token"))
+    options.unk_token = member(file, model, "$.model", "unk_token", "string").get<std::string>();
   if (model.contains("continuing_subword_prefix")) {
     options.continuing_subword_prefix =
         member(file, model, "$.model", "continuing_subword_prefix", "string").get<std::string>();
@@ -299,8 +293,8 @@ std::shared_ptr<WordPieceTokenizer> WordPieceTokenizer::from_json(const nlohmann
   auto added = json_detail::parse_added_tokens(file, root);
   for (const auto& t : added) {
     if (t.id < 0 || static_cast<size_t>(t.id) >= tokens.size()) {
-      fail_at(file, "$.added_tokens", fmt::format("token '{}' has id {} outside the vocabulary of {}",
-                                                  t.content, t.id, tokens.size()));
+      fail_at(file, "$.added_tokens",
+              fmt::format("token '{}' has id {} outside the vocabulary of {}", t.content, t.id, tokens.size()));
     }
   }
   std::unordered_map<std::string, int32_t> index;
@@ -309,8 +303,7 @@ std::shared_ptr<WordPieceTokenizer> WordPieceTokenizer::from_json(const nlohmann
   if (!index.count(options.unk_token)) {
     fail_at(file, "$.model.unk_token", fmt::format("'{}' is not in the vocabulary", options.unk_token));
   }
-  return std::make_shared<WordPieceTokenizer>(std::move(tokens), std::move(options), std::move(added),
-                                              std::move(post));
+  return std::make_shared<WordPieceTokenizer>(std::move(tokens), std::move(options), std::move(added), std::move(post));
 }
 
 }  // namespace forge::text

@@ -33,8 +33,7 @@ class WordPieceTokenizer : public Tokenizer {
                      std::vector<AddedToken> added_tokens = {}, std::optional<PostProcessor> post = {});
 
   // A BERT vocab.txt (one token per line).
-  static std::shared_ptr<WordPieceTokenizer> from_vocab_file(const std::string& path,
-                                                             WordPieceOptions options = {});
+  static std::shared_ptr<WordPieceTokenizer> from_vocab_file(const std::string& path, WordPieceOptions options = {});
   // Hugging Face tokenizer.json (parsed root; `file` names it in errors).
   static std::shared_ptr<WordPieceTokenizer> from_json(const nlohmann::json& root, const std::string& file);
 

@@ -1,12 +1,15 @@
+#include "text/bpe.h"
+
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <filesystem>
 
 #include "data/fortunes.h"
 #include "formats/gguf.h"
 #include "test_util.h"
-#include "text/bpe.h"
 #include "text_test_util.h"
 
 namespace forge::text {
@@ -151,6 +154,45 @@ TEST(Bpe, RoundTripRandomUtf8) {
   }
 }
 
+TEST(Bpe, LongPiecesAreFastAndLossless) {
+  auto t = small_trained();
+  std::mt19937 rng(5);
+  std::string word;
+  for (int i = 0; i < 200000; ++i) word += static_cast<char>('a' + rng() % 26);
+  const auto start = std::chrono::steady_clock::now();
+  const auto ids = t->encode(word);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(t->decode(ids), word);
+  EXPECT_LT(seconds, 2.0);  // O(n log n); the quadratic scan would take minutes
+}
+
+TEST(Bpe, EncodeIsThreadSafe) {
+  auto t = small_trained();
+  std::mt19937 rng(3);
+  std::vector<std::string> texts;
+  for (int i = 0; i < 400; ++i) texts.push_back(test::random_utf8(rng, 40));
+  std::vector<std::vector<int32_t>> expected;
+  for (const auto& s : texts) expected.push_back(t->encode(s));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      for (size_t i = 0; i < texts.size(); ++i) {
+        const size_t j = (i * 7 + static_cast<size_t>(k) * 13) % texts.size();
+        if (t->encode(texts[j]) != expected[j]) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(Bpe, InvalidUtf8IsEncodedLosslessly) {
+  auto t = small_trained();
+  const std::string bad = "ok \xFF\xFE broken \xE4\xB8 tail \xC3";
+  EXPECT_EQ(t->decode(t->encode(bad)), bad);
+}
+
 TEST(Bpe, SpecialTokensMatchedFirstAndSkippable) {
   auto t = small_trained();
   const auto im_start = *t->token_to_id("<|im_start|>");
@@ -180,6 +222,23 @@ TEST(Bpe, SaveLoadRoundTrip) {
   const std::string text = "Chinese 床前明月光 and 42 emoji 😀 <|im_end|>";
   EXPECT_EQ(loaded->encode(text), t->encode(text));
   EXPECT_EQ(dynamic_cast<const BpeTokenizer&>(*loaded).pre_tokenizer(), PreTokenizer::kSmolLm);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Bpe, TokenizerConfigSuppliesSpecialTokens) {
+  auto t = small_trained();
+  const auto dir = test::temp_dir("bpe_config");
+  t->save((dir / "tokenizer.json").string());
+  test::write_file(dir / "tokenizer_config.json",
+                   R"({"bos_token": "<|im_start|>", "eos_token": {"content": "<|im_end|>"}, "pad_token": null,
+                       "add_bos_token": true})");
+  auto loaded = load_tokenizer_json((dir / "tokenizer.json").string());
+  EXPECT_EQ(loaded->special_tokens().bos, t->token_to_id("<|im_start|>"));
+  EXPECT_EQ(loaded->special_tokens().eos, t->token_to_id("<|im_end|>"));
+  EXPECT_EQ(loaded->encode("hi", true).front(), *t->token_to_id("<|im_start|>"));
+  test::write_file(dir / "tokenizer_config.json", R"({"eos_token": "<nope>"})");
+  EXPECT_THROW_MSG(load_tokenizer_json((dir / "tokenizer.json").string()),
+                   "tokenizer_config.json: $.eos_token: token '<nope>' is not in the vocabulary");
   std::filesystem::remove_all(dir);
 }
 
@@ -216,10 +275,9 @@ std::shared_ptr<BpeTokenizer> smollm2() {
   SpecialTokens special;
   special.bos = static_cast<int32_t>(file.get_int("tokenizer.ggml.bos_token_id", -1));
   special.eos = static_cast<int32_t>(file.get_int("tokenizer.ggml.eos_token_id", -1));
-  t = std::make_shared<BpeTokenizer>(file.at("tokenizer.ggml.tokens").as_strings(),
-                                     file.at("tokenizer.ggml.merges").as_strings(), types,
-                                     file.get_string("tokenizer.ggml.pre", "gpt2"), special,
-                                     file.get_int("tokenizer.ggml.add_bos_token", 0) != 0);
+  t = std::make_shared<BpeTokenizer>(
+      file.at("tokenizer.ggml.tokens").as_strings(), file.at("tokenizer.ggml.merges").as_strings(), types,
+      file.get_string("tokenizer.ggml.pre", "gpt2"), special, file.get_int("tokenizer.ggml.add_bos_token", 0) != 0);
   return t;
 }
 
@@ -228,8 +286,8 @@ TEST(BpeGguf, SmolLm2MatchesHuggingFace) {
   ASSERT_TRUE(t);
   EXPECT_EQ(t->vocab_size(), 49152);
   EXPECT_EQ(t->pre_tokenizer(), PreTokenizer::kSmolLm);
-  const auto refs = nlohmann::json::parse(test::read_file(std::string(FORGE_TEST_DATA_DIR) +
-                                                          "/text/data/smollm2_tokenizer_refs.json"));
+  const auto refs = nlohmann::json::parse(
+      test::read_file(std::string(FORGE_TEST_DATA_DIR) + "/text/data/smollm2_tokenizer_refs.json"));
   ASSERT_GT(refs["cases"].size(), 20u);
   for (const auto& c : refs["cases"]) {
     const std::string text = c["text"];

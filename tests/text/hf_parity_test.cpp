@@ -13,6 +13,12 @@
 namespace forge::text {
 namespace {
 
+std::string repeated(std::initializer_list<std::pair<char, size_t>> runs) {
+  std::string s;
+  for (auto [c, n] : runs) s.append(n, c);
+  return s;
+}
+
 const std::vector<std::string>& fixed_texts() {
   static const std::vector<std::string> texts = {
       "Hello, world! The quick brown fox jumps over the lazy dog.",
@@ -32,6 +38,14 @@ const std::vector<std::string>& fixed_texts() {
       "[CLS] already [SEP] here [MASK] and [UNK] [PAD]",
       "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ and ligature ﬁ ﬂ and Ⅻ ½",
       "a" + std::string(150, 'b') + " short",
+      // Long pieces take the heap merge path.
+      "supercalifragilisticexpialidocious"
+      "antidisestablishmentarianism"
+      "pneumonoultramicroscopic"
+      "thequickbrownfoxjumpsoverthelazydog",
+      "床前明月光疑是地上霜举头望明月低头思故乡白日依山尽黄河入海流欲穷千里目更上一层楼",
+      repeated({{' ', 300}, {'x', 1}, {'\n', 200}, {'!', 100}}),
+      "1234567890123456789012345678901234567890123456789012345678901234567890",
   };
   return texts;
 }
@@ -52,8 +66,8 @@ void expect_same_ids(const Tokenizer& ours, const nlohmann::json& hf, const std:
     const auto expected = hf["ids"][i].get<std::vector<int32_t>>();
     const auto got = ours.encode(texts[i], add_special_tokens);
     if (got != expected && ++mismatches <= 5) {
-      ADD_FAILURE() << "case " << i << " text '" << texts[i] << "'\n ours: "
-                    << nlohmann::json(got).dump() << "\n   hf: " << nlohmann::json(expected).dump();
+      ADD_FAILURE() << "case " << i << " text '" << texts[i] << "'\n ours: " << nlohmann::json(got).dump()
+                    << "\n   hf: " << nlohmann::json(expected).dump();
     }
   }
   EXPECT_EQ(mismatches, 0);
@@ -92,6 +106,46 @@ INSTANTIATE_TEST_SUITE_P(PreTokenizers, TrainedBpeParity,
                            return name == "llama-bpe" ? std::string("llama3") : name;
                          });
 
+// The GGUF path: a vocabulary rebuilt from tokens + "left right" merges + token types with the
+// "llama-bpe" pre-tokenizer (which also turns on Llama-3's ignore_merges), saved and compared.
+TEST(GgufStyleBpeParity, Llama3VocabularyFromTokensAndMerges) {
+  auto en = load_fortunes();
+  std::vector<std::string> corpus(en.texts.begin(), en.texts.begin() + 3000);
+  BpeTrainOptions options;
+  options.vocab_size = 1500;
+  options.special_tokens = {"<|begin_of_text|>", "<|end_of_text|>"};
+  options.pre_tokenizer = PreTokenizer::kLlama3;
+  auto trained = BpeTokenizer::train(corpus, options);
+  std::vector<std::string> tokens;
+  std::vector<int32_t> types;
+  for (int32_t id = 0; id < trained->vocab_size(); ++id) {
+    tokens.push_back(trained->id_to_token(id));
+    types.push_back(id < 2 ? 3 : 1);
+  }
+  std::vector<std::string> merges;
+  for (const auto& [l, r] : trained->merges()) {
+    std::string m = l;  // (not l + " " + r: GCC 12 warns falsely on that, -Wrestrict)
+    m += ' ';
+    m += r;
+    merges.push_back(std::move(m));
+  }
+  SpecialTokens special;
+  special.bos = 0;
+  special.eos = 1;
+  BpeTokenizer ours(tokens, merges, types, "llama-bpe", special, /*add_bos=*/true);
+  EXPECT_EQ(ours.encode("hi", true).front(), 0);
+  const auto dir = test::temp_dir("llama3_parity");
+  const auto path = (dir / "tokenizer.json").string();
+  ours.save(path);
+  const auto texts = with_random(1000, 21, /*all_planes=*/true);
+  for (bool add : {false, true}) {
+    const auto hf =
+        test::hf_encode({{"kind", "json"}, {"path", path}, {"texts", texts}, {"add_special_tokens", add}}, "llama3_hf");
+    expect_same_ids(ours, hf, texts, add);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 std::string minilm_dir() { return test::models_dir() + "/all-minilm-l6-v2"; }
 
 TEST(WordPieceParity, MiniLmTokenizerJson) {
@@ -105,8 +159,8 @@ TEST(WordPieceParity, MiniLmTokenizerJson) {
   // in Unicode 14 (e.g. U+1E003, Mn since Unicode 9, is kept by HF's strip_accents).
   const auto texts = with_random(800, 11, /*all_planes=*/false, /*assigned_only=*/true);
   for (bool add : {false, true}) {
-    const auto hf = test::hf_encode(
-        {{"kind", "json"}, {"path", path}, {"texts", texts}, {"add_special_tokens", add}}, "minilm_json");
+    const auto hf = test::hf_encode({{"kind", "json"}, {"path", path}, {"texts", texts}, {"add_special_tokens", add}},
+                                    "minilm_json");
     expect_same_ids(*ours, hf, texts, add);
   }
 }

@@ -21,8 +21,7 @@ inline std::string models_dir() { return FORGE_TEST_MODELS_DIR; }
 
 // A fresh directory under the system temp dir (removed by the caller or left for inspection).
 inline std::filesystem::path temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("forge_text_" + name + "_" + std::to_string(::getpid()));
+  auto dir = std::filesystem::temp_directory_path() / ("forge_text_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return dir;
 }
@@ -43,12 +42,11 @@ inline void write_file(const std::filesystem::path& path, const std::string& tex
 // apostrophes), whitespace of every kind, Latin-1 and accents, CJK, Hangul, emoji, symbols, and
 // anything from all planes (surrogates excluded).
 inline uint32_t random_code_point(std::mt19937& rng, bool all_planes = true) {
-  auto pick = [&](uint32_t lo, uint32_t hi) {
-    return std::uniform_int_distribution<uint32_t>(lo, hi)(rng);
-  };
+  auto pick = [&](uint32_t lo, uint32_t hi) { return std::uniform_int_distribution<uint32_t>(lo, hi)(rng); };
   static const uint32_t kSpaces[] = {' ', ' ', ' ', '\n', '\t', '\r', 0x0B, 0x0C, 0xA0, 0x3000, 0x2003, 0x85};
   switch (pick(0, all_planes ? 11 : 10)) {
-    case 0: case 1: return pick('a', 'z');
+    case 0:
+    case 1: return pick('a', 'z');
     case 2: return pick('A', 'Z');
     case 3: return pick('0', '9');
     case 4: return kSpaces[pick(0, sizeof(kSpaces) / sizeof(kSpaces[0]) - 1)];
@@ -57,7 +55,7 @@ inline uint32_t random_code_point(std::mt19937& rng, bool all_planes = true) {
     case 7: return pick(0x300, 0x36F);  // combining marks
     case 8: return pick(0x4E00, 0x9FFF);
     case 9: return pick(0x1F300, 0x1FAFF);  // emoji
-    case 10: return pick(0xAC00, 0xD7A3);  // Hangul
+    case 10: return pick(0xAC00, 0xD7A3);   // Hangul
     default: {
       uint32_t cp;
       do {
@@ -94,8 +92,8 @@ inline nlohmann::json hf_encode(nlohmann::json spec, const std::string& name) {
     ADD_FAILURE() << "no test Python at " << python << "; run: bash scripts/setup.sh --test";
     return {};
   }
-  const std::string cmd = "'" + python + "' '" + source_dir() + "/tools/text/hf_encode.py' '" +
-                          in.string() + "' '" + out.string() + "' 2>&1";
+  const std::string cmd = "'" + python + "' '" + source_dir() + "/tools/text/hf_encode.py' '" + in.string() + "' '" +
+                          out.string() + "' 2>&1";
   const int rc = std::system(cmd.c_str());
   if (rc != 0) {
     ADD_FAILURE() << "hf_encode.py failed (rc " << rc << "): " << cmd

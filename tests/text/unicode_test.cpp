@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "text/unicode.h"
+
+#include <gtest/gtest.h>
 
 namespace forge::text {
 
@@ -15,10 +15,12 @@ TEST(Unicode, Utf8DecodeEncodeRoundTrip) {
 }
 
 TEST(Unicode, InvalidBytesBecomeReplacementOneByteAtATime) {
-  EXPECT_EQ(utf8_decode("\xFF" "a"), (std::vector<uint32_t>{0xFFFD, 'a'}));
+  EXPECT_EQ(utf8_decode("\xFF"
+                        "a"),
+            (std::vector<uint32_t>{0xFFFD, 'a'}));
   EXPECT_EQ(utf8_decode("\xE4\xB8"), (std::vector<uint32_t>{0xFFFD, 0xFFFD}));  // truncated
   EXPECT_EQ(utf8_decode("\xC0\xAF"), (std::vector<uint32_t>{0xFFFD, 0xFFFD}));  // overlong
-  EXPECT_EQ(utf8_decode("\xED\xA0\x80").size(), 3u);                              // surrogate
+  EXPECT_EQ(utf8_decode("\xED\xA0\x80").size(), 3u);                            // surrogate
   EXPECT_FALSE(utf8_valid("\xFF"));
   EXPECT_FALSE(utf8_valid("\xED\xA0\x80"));
   EXPECT_TRUE(utf8_valid("\xEF\xBF\xBD"));  // U+FFFD itself is valid
@@ -26,13 +28,13 @@ TEST(Unicode, InvalidBytesBecomeReplacementOneByteAtATime) {
 
 TEST(Unicode, Properties) {
   EXPECT_TRUE(is_letter('a'));
-  EXPECT_TRUE(is_letter(0x4E2D));   // 中
-  EXPECT_TRUE(is_letter(0xE9));     // é
+  EXPECT_TRUE(is_letter(0x4E2D));  // 中
+  EXPECT_TRUE(is_letter(0xE9));    // é
   EXPECT_FALSE(is_letter('1'));
   EXPECT_FALSE(is_letter(0x1F600));  // emoji is a symbol
   EXPECT_TRUE(is_number('7'));
-  EXPECT_TRUE(is_number(0x0663));   // Arabic-Indic three
-  EXPECT_TRUE(is_number(0x2165));   // Roman numeral six (Nl)
+  EXPECT_TRUE(is_number(0x0663));  // Arabic-Indic three
+  EXPECT_TRUE(is_number(0x2165));  // Roman numeral six (Nl)
   EXPECT_TRUE(is_whitespace(0x3000));
   EXPECT_TRUE(is_whitespace(0x85));
   EXPECT_FALSE(is_whitespace(0x200B));  // zero width space is not White_Space

@@ -1,17 +1,18 @@
+#include "text/wordpiece.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "test_util.h"
-#include "text/wordpiece.h"
 #include "text_test_util.h"
 
 namespace forge::text {
 namespace {
 
 std::vector<std::string> tiny_vocab() {
-  return {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "hello", ",",
-          "world", "!", "中", "cafe", "##s"};
+  return {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un",   "##aff", "##able",
+          "hello", ",",     "world", "!",     "中",     "cafe", "##s"};
 }
 
 TEST(WordPiece, GreedyLongestMatchWithContinuations) {
@@ -33,6 +34,13 @@ TEST(WordPiece, NormalizerSteps) {
   cased.lowercase = false;
   WordPieceTokenizer keep(tiny_vocab(), cased);
   EXPECT_EQ(keep.normalize("Éa"), "Éa");  // strip_accents follows lowercase unless set
+}
+
+TEST(WordPiece, InvalidUtf8IsReplacedThenCleaned) {
+  WordPieceTokenizer t(tiny_vocab());
+  // Invalid bytes decode to U+FFFD, which clean_text drops (documented in docs/text.md).
+  EXPECT_EQ(t.normalize("he\xFFllo"), "hello");
+  EXPECT_EQ(t.encode("he\xFFllo \xC3"), (std::vector<int32_t>{8}));
 }
 
 TEST(WordPiece, MaxInputCharsPerWord) {
@@ -89,25 +97,22 @@ TEST_F(TokenizerJsonErrors, ClearMessagesWithJsonPath) {
   EXPECT_THROW_MSG(load_tokenizer_json(write(R"({"model": {"type": "BPE", "vocab": {"a": -1}, "merges": []}})")),
                    "$.model.vocab[\"a\"]: expected a non-negative integer id");
   const std::string bpe = R"("model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b", "a c"]})";
-  EXPECT_THROW_MSG(load_tokenizer_json(write("{" + bpe + "}")),
-                   "$.model.merges[1]: merge 'a c' uses a token missing");
+  EXPECT_THROW_MSG(load_tokenizer_json(write("{" + bpe + "}")), "$.model.merges[1]: merge 'a c' uses a token missing");
   const std::string ok_bpe = R"("model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": [["a", "b"]]})";
   EXPECT_THROW_MSG(load_tokenizer_json(write("{" + ok_bpe + "}")), "$.pre_tokenizer: missing");
   EXPECT_THROW_MSG(load_tokenizer_json(write("{" + ok_bpe + R"(, "pre_tokenizer": {"type": "Whitespace"}})")),
                    "$.pre_tokenizer.type: unsupported pre-tokenizer 'Whitespace' for BPE");
+  EXPECT_THROW_MSG(load_tokenizer_json(write(
+                       "{" + ok_bpe + R"(, "pre_tokenizer": {"type": "ByteLevel"}, "added_tokens": [{"id": "x"}]})")),
+                   "$.added_tokens[0].id: expected number, got string");
   EXPECT_THROW_MSG(
-      load_tokenizer_json(write("{" + ok_bpe +
-                                R"(, "pre_tokenizer": {"type": "ByteLevel"}, "added_tokens": [{"id": "x"}]})")),
-      "$.added_tokens[0].id: expected number, got string");
-  EXPECT_THROW_MSG(
-      load_tokenizer_json(write("{" + ok_bpe +
-                                R"(, "pre_tokenizer": {"type": "ByteLevel"}, "post_processor": {"type": "Foo"}})")),
+      load_tokenizer_json(
+          write("{" + ok_bpe + R"(, "pre_tokenizer": {"type": "ByteLevel"}, "post_processor": {"type": "Foo"}})")),
       "$.post_processor.type: unsupported post-processor 'Foo'");
   EXPECT_THROW_MSG(load_tokenizer_json(write(R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})")),
                    "$.model.unk_token: '[UNK]' is not in the vocabulary");
-  EXPECT_THROW_MSG(
-      load_tokenizer_json(write(R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "b": 0}}})")),
-      "id 0 is used twice");
+  EXPECT_THROW_MSG(load_tokenizer_json(write(R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "b": 0}}})")),
+                   "id 0 is used twice");
   EXPECT_THROW_MSG(load_tokenizer_json(write(
                        R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "normalizer": {"type": "NFC"}})")),
                    "$.normalizer.type: unsupported normalizer 'NFC'");
