@@ -57,7 +57,7 @@ void run_lm(const std::string& path, const std::string& out, int64_t epochs, boo
   if (!quiet && !json) o.log = [](const std::string& line) { fmt::print("{}\n", line); };
   const train::LmRunResult r = train::run_lm_training(train::load_lm_config(path), o);
   if (json) {
-    std::cout << r.metrics.dump() << std::endl;
+    std::cout << r.metrics.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     return;
   }
   fmt::print("val_loss {:.4f}, val_perplexity {:.2f} (unigram baseline val_loss {:.4f}); {:.0f} tokens/s\n", r.val_loss,

@@ -24,6 +24,7 @@
 #include "optim/optimizers.h"
 #include "optim/schedule.h"
 #include "optim/state.h"
+#include "text/bpe.h"
 #include "text/char_tokenizer.h"
 #include "train/csv_logger.h"
 #include "train/plots.h"
@@ -315,7 +316,7 @@ double unigram_loss(const std::vector<int32_t>& train, const std::vector<int32_t
 
 }  // namespace
 
-LmRunResult run_lm_training(const LmConfig& config, const RunOptions& options) {
+LmRunResult run_lm_training(const LmConfig& config, const RunOptions& options, int64_t stop_after) {
   auto log = [&](const std::string& line) {
     if (options.log) options.log(line);
   };
@@ -333,10 +334,19 @@ LmRunResult run_lm_training(const LmConfig& config, const RunOptions& options) {
     if (options.resume && fs::exists(fs::path(ckpt) / "tokenizer.json")) {
       tok = text::CharTokenizer::load((fs::path(ckpt) / "tokenizer.json").string());
     } else {
-      tok = text::CharTokenizer::fit(corpus.train_text, /*with_unk=*/true);
+      // The alphabet of the whole corpus (validation characters included), so that every
+      // character encodes and a prompt with a character never seen is a clear error.
+      tok = text::CharTokenizer::fit(corpus.train_text + corpus.val_text);
     }
+  } else if (options.resume && fs::exists(fs::path(ckpt) / "tokenizer.json")) {
+    tok = text::BpeTokenizer::load((fs::path(ckpt) / "tokenizer.json").string());
   } else {
-    forge::fail("[lm] tokenizer \"bpe\" is not available in this build yet (use \"char\")");
+    text::BpeTrainOptions bo;
+    bo.vocab_size = static_cast<int32_t>(config.vocab_size);
+    const auto t0 = std::chrono::steady_clock::now();
+    tok = text::BpeTokenizer::train({corpus.train_text}, bo);
+    log(fmt::format("trained a byte-level BPE with {} tokens in {:.1f} s", tok->vocab_size(),
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
   }
   Streams s{tok->encode(corpus.train_text), tok->encode(corpus.val_text)};
   models::GptConfig mc = config.model;
@@ -455,8 +465,7 @@ LmRunResult run_lm_training(const LmConfig& config, const RunOptions& options) {
     for (const auto& nt : model->state()) w.emplace_back(nt.name, nt.tensor.detach());
     save_safetensors((fs::path(ckpt) / "model.safetensors").string(), w);
     save_optimizer_state((fs::path(ckpt) / "optimizer.safetensors").string(), opt);
-    if (const auto* ct = dynamic_cast<const text::CharTokenizer*>(tok.get()))
-      ct->save((fs::path(ckpt) / "tokenizer.json").string());
+    models::save_tokenizer(*tok, (fs::path(ckpt) / "tokenizer.json").string());
     nlohmann::json st;
     st["next_epoch"] = epoch + 1;
     st["step"] = step;
@@ -472,6 +481,7 @@ LmRunResult run_lm_training(const LmConfig& config, const RunOptions& options) {
       fs::rename(tmp, fs::path(ckpt) / "state.json");
     }
     ++r.epochs_run;
+    if (stop_after > 0 && r.epochs_run >= stop_after) break;
   }
 
   model->eval();
@@ -520,7 +530,7 @@ LmRunResult run_lm_training(const LmConfig& config, const RunOptions& options) {
   }
   {
     std::ofstream f(fs::path(r.run_dir) / "metrics.json");
-    f << r.metrics.dump(2) << "\n";
+    f << r.metrics.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }
   const PlotResult plots = plot_history(history, r.run_dir);
   if (!plots.warning.empty()) log("warning: " + plots.warning);

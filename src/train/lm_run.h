@@ -65,8 +65,10 @@ struct LmRunResult {
   nlohmann::json metrics;   // what metrics.json holds
 };
 
-// Trains (or resumes with options.resume) and saves the run. options.epochs overrides epochs.
-LmRunResult run_lm_training(const LmConfig& config, const RunOptions& options);
+// Trains (or resumes with options.resume) and saves the run. options.epochs overrides epochs
+// (and so the length of the cosine schedule). stop_after > 0 ends this invocation after that
+// many epochs, as an interruption would (the schedule still spans all epochs).
+LmRunResult run_lm_training(const LmConfig& config, const RunOptions& options, int64_t stop_after = 0);
 
 // The corpus of a config as documents (seeded order), and the train/validation texts.
 struct LmCorpus {
