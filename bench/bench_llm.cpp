@@ -46,7 +46,13 @@ void BM_Prefill(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
   forge::set_num_threads(1);
 }
-BENCHMARK(BM_Prefill)->Args({1, 128})->Args({2, 128})->Args({1, 512})->Args({2, 512})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Prefill)
+    ->Args({1, 128})
+    ->Args({2, 128})
+    ->Args({1, 512})
+    ->Args({2, 512})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 void BM_Decode(benchmark::State& state) {
   forge::set_num_threads(static_cast<int>(state.range(0)));
@@ -68,8 +74,9 @@ void BM_Decode(benchmark::State& state) {
     benchmark::DoNotOptimize(logits.data());
   }
   state.SetItemsProcessed(state.iterations());
-  state.counters["weight_GB/s"] = benchmark::Counter(static_cast<double>(m->weight_bytes()) * static_cast<double>(state.iterations()) / 1e9,
-                                                     benchmark::Counter::kIsRate);
+  state.counters["weight_GB/s"] =
+      benchmark::Counter(static_cast<double>(m->weight_bytes()) * static_cast<double>(state.iterations()) / 1e9,
+                         benchmark::Counter::kIsRate);
   forge::set_num_threads(1);
 }
 BENCHMARK(BM_Decode)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);

@@ -27,7 +27,8 @@ void register_chat(CLI::App& app) {
     bool stats = false;
   };
   auto a = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("chat", "Chat with a pretrained model (GGUF file or Hugging Face dir) on stdin/stdout");
+  auto* cmd =
+      app.add_subcommand("chat", "Chat with a pretrained model (GGUF file or Hugging Face dir) on stdin/stdout");
   cmd->add_option("model", a->path, ".gguf file or Hugging Face model directory")->required();
   cmd->add_option("--system,-s", a->system, "system prompt (default: the template's own, if any)");
   cmd->add_option("--template", a->tmpl, "chat format: chatml, llama3, zephyr, mistral (default: from the checkpoint)");
@@ -50,7 +51,8 @@ void register_chat(CLI::App& app) {
       tmpl = llm::ChatTemplate::from_name(a->tmpl);
     } else {
       const auto src = model->chat_template();
-      FORGE_CHECK(src.has_value(), "[chat] {} has no chat template; pass --template chatml|llama3|zephyr|mistral", a->path);
+      FORGE_CHECK(src.has_value(), "[chat] {} has no chat template; pass --template chatml|llama3|zephyr|mistral",
+                  a->path);
       tmpl = llm::ChatTemplate::detect(*src);
     }
     llm::GenerateOptions o;
@@ -73,7 +75,9 @@ void register_chat(CLI::App& app) {
     };
     reset();
     const bool tty = isatty(STDIN_FILENO) != 0;
-    if (tty) fmt::print(stderr, "chatting with {} ({} template); /reset clears the history, /exit quits\n", model->name(), tmpl.name());
+    if (tty)
+      fmt::print(stderr, "chatting with {} ({} template); /reset clears the history, /exit quits\n", model->name(),
+                 tmpl.name());
     std::string line;
     uint64_t turn = 0;
     while (true) {

@@ -1,9 +1,9 @@
 // `forge embed MODEL --text ...` (or one text per stdin line): sentence embeddings as JSON
 // {"model": ..., "dim": N, "data": [{"index": i, "text": ..., "embedding": [...]}, ...]}.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -20,7 +20,8 @@ void register_embed(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("embed", "Sentence embeddings with a BERT-family model (JSON to stdout)");
-  cmd->add_option("model", a->path, "Hugging Face / sentence-transformers directory (e.g. all-MiniLM-L6-v2)")->required();
+  cmd->add_option("model", a->path, "Hugging Face / sentence-transformers directory (e.g. all-MiniLM-L6-v2)")
+      ->required();
   cmd->add_option("--text", a->texts, "text to embed (repeatable); default: one text per stdin line");
   cmd->add_option("--batch", a->batch, "texts per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--no-text", a->no_text, "leave the texts out of the output");

@@ -105,7 +105,8 @@ std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, bool 
       break;
     case ChatFormat::kLlama3:
       out += "<|begin_of_text|>";
-      for (const auto& m : messages) out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + m.content + "<|eot_id|>";
+      for (const auto& m : messages)
+        out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + m.content + "<|eot_id|>";
       if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
       break;
     case ChatFormat::kZephyr:

@@ -48,10 +48,14 @@ BertModel::BertModel(BertConfig config, std::shared_ptr<HfCheckpoint> ckpt, text
     : config_(std::move(config)), ckpt_(std::move(ckpt)), tokenizer_(std::move(tokenizer)) {
   const auto& c = config_;
   const auto& ck = *ckpt_;
-  FORGE_CHECK(c.d_model % c.n_head == 0, "[bert] hidden size {} is not a multiple of the {} heads", c.d_model, c.n_head);
-  auto t = [&](const char* role, int64_t layer, const char* suffix) { return ck.at(bert_name(ck, role, layer, suffix)); };
+  FORGE_CHECK(c.d_model % c.n_head == 0, "[bert] hidden size {} is not a multiple of the {} heads", c.d_model,
+              c.n_head);
+  auto t = [&](const char* role, int64_t layer, const char* suffix) {
+    return ck.at(bert_name(ck, role, layer, suffix));
+  };
   auto lin = [&](const char* role, int64_t layer, int64_t out, int64_t in) {
-    LinearWeight w = make_linear(t(role, layer, ".weight"), t(role, layer, ".bias"), bert_name(ck, role, layer, ".weight"));
+    LinearWeight w =
+        make_linear(t(role, layer, ".weight"), t(role, layer, ".bias"), bert_name(ck, role, layer, ".weight"));
     FORGE_CHECK(w.out == out && w.in == in, "[bert] {} must be [{}, {}], got [{}, {}]",
                 bert_name(ck, role, layer, ".weight"), out, in, w.out, w.in);
     return w;
@@ -92,7 +96,8 @@ std::vector<std::vector<float>> BertModel::embed_ids(const std::vector<std::vect
     FORGE_CHECK(n > 0, "[bert] text {} has no tokens", i);
     FORGE_CHECK(n <= c.max_positions, "[bert] text {} has {} tokens, more than the model's maximum {}", i, n,
                 c.max_positions);
-    for (int32_t id : ids[i]) FORGE_CHECK(id >= 0 && id < c.vocab, "[bert] text {}: token id {} out of range [0, {})", i, id, c.vocab);
+    for (int32_t id : ids[i])
+      FORGE_CHECK(id >= 0 && id < c.vocab, "[bert] text {}: token id {} out of range [0, {})", i, id, c.vocab);
     rows += n;
   }
   if (rows == 0) return {};

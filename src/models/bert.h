@@ -16,7 +16,7 @@ namespace forge::models {
 struct BertConfig {
   int64_t n_layer = 0, d_model = 0, n_head = 0, d_ff = 0, vocab = 0, max_positions = 512, type_vocab = 2;
   float ln_eps = 1e-12f;
-  bool gelu_tanh = false;  // hidden_act "gelu_new"/"gelu_pytorch_tanh"
+  bool gelu_tanh = false;        // hidden_act "gelu_new"/"gelu_pytorch_tanh"
   std::string pooling = "mean";  // "mean" or "cls"
   bool normalize = true;
   std::string name = "bert";

@@ -33,8 +33,8 @@ text::TokenizerPtr tokenizer_from_gguf(const GgufFile& file) {
     for (int64_t t : file.at("tokenizer.ggml.token_type").as_ints("tokenizer.ggml.token_type")) {
       types.push_back(static_cast<int32_t>(t));
     }
-    FORGE_CHECK(types.size() == tokens.size(), "[tokenizer] {}: {} token types for {} tokens", file.path(), types.size(),
-                tokens.size());
+    FORGE_CHECK(types.size() == tokens.size(), "[tokenizer] {}: {} token types for {} tokens", file.path(),
+                types.size(), tokens.size());
   }
   const auto vocab = static_cast<int64_t>(tokens.size());
   text::SpecialTokens sp;

@@ -11,15 +11,9 @@
 namespace forge::models {
 
 const std::vector<std::pair<const char*, const char*>> kGpt2TensorNames = {
-    {"tok_embd", "wte.weight"},
-    {"pos_embd", "wpe.weight"},
-    {"attn_norm", "h.{}.ln_1"},
-    {"attn_qkv", "h.{}.attn.c_attn"},
-    {"attn_output", "h.{}.attn.c_proj"},
-    {"ffn_norm", "h.{}.ln_2"},
-    {"ffn_up", "h.{}.mlp.c_fc"},
-    {"ffn_down", "h.{}.mlp.c_proj"},
-    {"output_norm", "ln_f"},
+    {"tok_embd", "wte.weight"},       {"pos_embd", "wpe.weight"},          {"attn_norm", "h.{}.ln_1"},
+    {"attn_qkv", "h.{}.attn.c_attn"}, {"attn_output", "h.{}.attn.c_proj"}, {"ffn_norm", "h.{}.ln_2"},
+    {"ffn_up", "h.{}.mlp.c_fc"},      {"ffn_down", "h.{}.mlp.c_proj"},     {"output_norm", "ln_f"},
 };
 
 namespace {
@@ -114,12 +108,16 @@ void Gpt2Model::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all_
     const auto& ch = chunks[i];
     FORGE_CHECK(ch.tokens != nullptr && !ch.tokens->empty(), "[gpt2] sequence {} has no new tokens", i);
     auto* cache = dynamic_cast<Gpt2Cache*>(ch.cache);
-    FORGE_CHECK(cache != nullptr && cache->owner_ == this, "[gpt2] sequence {}: the KV cache was not created by this model", i);
+    FORGE_CHECK(cache != nullptr && cache->owner_ == this,
+                "[gpt2] sequence {}: the KV cache was not created by this model", i);
     const auto n = static_cast<int64_t>(ch.tokens->size());
-    FORGE_CHECK(cache->size_ + n <= cache->cap_, "[gpt2] sequence {}: {} cached + {} new tokens exceed the cache capacity {}",
-                i, cache->size_, n, cache->cap_);
-    for (size_t j = 0; j < i; ++j) FORGE_CHECK(chunks[j].cache != ch.cache, "[gpt2] sequences {} and {} share one KV cache", j, i);
-    for (int32_t id : *ch.tokens) FORGE_CHECK(id >= 0 && id < c.vocab, "[gpt2] token id {} out of range [0, {})", id, c.vocab);
+    FORGE_CHECK(cache->size_ + n <= cache->cap_,
+                "[gpt2] sequence {}: {} cached + {} new tokens exceed the cache capacity {}", i, cache->size_, n,
+                cache->cap_);
+    for (size_t j = 0; j < i; ++j)
+      FORGE_CHECK(chunks[j].cache != ch.cache, "[gpt2] sequences {} and {} share one KV cache", j, i);
+    for (int32_t id : *ch.tokens)
+      FORGE_CHECK(id >= 0 && id < c.vocab, "[gpt2] token id {} out of range [0, {})", id, c.vocab);
     rows += n;
   }
   const int64_t d = c.d_model, H = c.n_head, hd = d / H;
@@ -207,7 +205,8 @@ void Gpt2Model::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all_
     int64_t r = 0;
     for (const auto& ch : chunks) {
       r += static_cast<int64_t>(ch.tokens->size());
-      layer_norm_rows(x_.data() + (r - 1) * d, 1, d, lnf_g_.data(), lnf_b_.data(), c.ln_eps, last_.data() + out_rows * d);
+      layer_norm_rows(x_.data() + (r - 1) * d, 1, d, lnf_g_.data(), lnf_b_.data(), c.ln_eps,
+                      last_.data() + out_rows * d);
       ++out_rows;
     }
   }

@@ -73,7 +73,8 @@ HfCheckpoint load_hf_checkpoint(const std::string& dir) {
   }
   if (fs::exists(root / "tokenizer_config.json")) {
     const auto tc = read_json(root / "tokenizer_config.json");
-    if (tc.contains("chat_template") && tc["chat_template"].is_string()) ck.chat_template = tc["chat_template"].get<std::string>();
+    if (tc.contains("chat_template") && tc["chat_template"].is_string())
+      ck.chat_template = tc["chat_template"].get<std::string>();
   }
   return ck;
 }

@@ -1,8 +1,9 @@
 #pragma once
 // A Hugging Face model directory: config.json, weights in model.safetensors or sharded through
 // model.safetensors.index.json (all memory-mapped), and tokenizer_config.json's chat template.
-#include <map>
 #include <nlohmann/json.hpp>
+
+#include <map>
 #include <optional>
 #include <string>
 

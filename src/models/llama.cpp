@@ -82,8 +82,7 @@ LlamaModel::LlamaModel(LlamaConfig config, const TensorLookup& lookup, text::Tok
               "[llama] invalid config: layers {}, d_model {}, heads {}, kv heads {}, ffn {}, vocab {}", c.n_layer,
               c.d_model, c.n_head, c.n_kv_head, c.d_ff, c.vocab);
   if (c.head_dim == 0) c.head_dim = c.d_model / c.n_head;
-  FORGE_CHECK(c.n_head % c.n_kv_head == 0, "[llama] heads {} must be a multiple of kv heads {}", c.n_head,
-              c.n_kv_head);
+  FORGE_CHECK(c.n_head % c.n_kv_head == 0, "[llama] heads {} must be a multiple of kv heads {}", c.n_head, c.n_kv_head);
   FORGE_CHECK(c.head_dim % 2 == 0 && c.head_dim <= 512, "[llama] head dim {} must be even and <= 512", c.head_dim);
   const int64_t qd = c.n_head * c.head_dim, kvd = c.n_kv_head * c.head_dim;
 
@@ -130,7 +129,8 @@ LlamaModel::LlamaModel(LlamaConfig config, const TensorLookup& lookup, text::Tok
   const int64_t half = c.head_dim / 2;
   inv_freq_.resize(static_cast<size_t>(half));
   for (int64_t j = 0; j < half; ++j) {
-    double f = std::pow(static_cast<double>(c.rope_theta), -2.0 * static_cast<double>(j) / static_cast<double>(c.head_dim));
+    double f =
+        std::pow(static_cast<double>(c.rope_theta), -2.0 * static_cast<double>(j) / static_cast<double>(c.head_dim));
     if (c.rope_scaling == "linear") {
       f /= c.rope_factor;
     } else if (c.rope_scaling == "llama3") {
@@ -159,7 +159,9 @@ std::unique_ptr<llm::KvCache> LlamaModel::new_cache(int64_t max_tokens) const {
 
 int64_t LlamaModel::weight_bytes() const {
   int64_t total = 0;
-  auto add = [&](const LinearWeight& w) { total += static_cast<int64_t>(nbytes_for(w.weight.dtype(), w.weight.numel())); };
+  auto add = [&](const LinearWeight& w) {
+    total += static_cast<int64_t>(nbytes_for(w.weight.dtype(), w.weight.numel()));
+  };
   for (const Layer& L : layers_) {
     for (const LinearWeight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) add(*w);
   }
@@ -199,7 +201,8 @@ void LlamaModel::attend_gemm(int64_t l, llm::KvCache& kv, int64_t r0, int64_t n)
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   for (int64_t h = 0; h < H; ++h) {
     const int64_t kvh = h / group;
-    cpu::sgemm(false, true, n, P, hd, scale, q_.data() + r0 * qd + h * hd, qd, cache.k(l, 0) + kvh * hd, kvd, 0.0f, S, P);
+    cpu::sgemm(false, true, n, P, hd, scale, q_.data() + r0 * qd + h * hd, qd, cache.k(l, 0) + kvh * hd, kvd, 0.0f, S,
+               P);
     parallel_for(0, n, 16, [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i) {
         float* row = S + i * P;
@@ -208,7 +211,8 @@ void LlamaModel::attend_gemm(int64_t l, llm::KvCache& kv, int64_t r0, int64_t n)
         std::fill(row + valid, row + P, 0.0f);
       }
     });
-    cpu::sgemm(false, false, n, hd, P, 1.0f, S, P, cache.v(l, 0) + kvh * hd, kvd, 0.0f, att_.data() + r0 * qd + h * hd, qd);
+    cpu::sgemm(false, false, n, hd, P, 1.0f, S, P, cache.v(l, 0) + kvh * hd, kvd, 0.0f, att_.data() + r0 * qd + h * hd,
+               qd);
   }
 }
 
@@ -220,7 +224,8 @@ void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all
     const auto& ch = chunks[i];
     FORGE_CHECK(ch.tokens != nullptr && !ch.tokens->empty(), "[llama] sequence {} has no new tokens", i);
     auto* cache = dynamic_cast<LlamaCache*>(ch.cache);
-    FORGE_CHECK(cache != nullptr && cache->owner_ == this, "[llama] sequence {}: the KV cache was not created by this model", i);
+    FORGE_CHECK(cache != nullptr && cache->owner_ == this,
+                "[llama] sequence {}: the KV cache was not created by this model", i);
     const auto n = static_cast<int64_t>(ch.tokens->size());
     FORGE_CHECK(cache->size_ + n <= cache->capacity_,
                 "[llama] sequence {}: {} cached + {} new tokens exceed the cache capacity {}", i, cache->size_, n,

@@ -1,7 +1,8 @@
 // Llama loaders: GGUF (llama.cpp's key and tensor names) and Hugging Face directories.
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "formats/gguf.h"
@@ -66,7 +67,8 @@ std::shared_ptr<LlamaModel> load_llama_gguf(const std::string& path, bool dequan
   };
   text::TokenizerPtr tok = tokenizer_from_gguf(*file);
   std::optional<std::string> tmpl;
-  if (file->has("tokenizer.chat_template")) tmpl = file->at("tokenizer.chat_template").as_string("tokenizer.chat_template");
+  if (file->has("tokenizer.chat_template"))
+    tmpl = file->at("tokenizer.chat_template").as_string("tokenizer.chat_template");
   return std::make_shared<LlamaModel>(c, lookup, tok, tmpl, file);
 }
 
@@ -81,7 +83,9 @@ std::shared_ptr<LlamaModel> load_llama_hf(const std::string& dir) {
   c.n_layer = hf_int(*ckpt, "num_hidden_layers");
   c.d_model = hf_int(*ckpt, "hidden_size");
   c.n_head = hf_int(*ckpt, "num_attention_heads");
-  c.n_kv_head = j.contains("num_key_value_heads") && !j["num_key_value_heads"].is_null() ? hf_int(*ckpt, "num_key_value_heads") : c.n_head;
+  c.n_kv_head = j.contains("num_key_value_heads") && !j["num_key_value_heads"].is_null()
+                    ? hf_int(*ckpt, "num_key_value_heads")
+                    : c.n_head;
   c.d_ff = hf_int(*ckpt, "intermediate_size");
   c.vocab = hf_int(*ckpt, "vocab_size");
   c.context = j.value("max_position_embeddings", int64_t{2048});

@@ -6,9 +6,9 @@
 
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/half.h"
+#include "backend/cpu/quant.h"
 #include "core/error.h"
 #include "core/parallel.h"
-#include "backend/cpu/quant.h"
 
 namespace forge::models {
 
@@ -35,8 +35,8 @@ LinearWeight make_linear(const Tensor& weight, const Tensor& bias, const std::st
   if (!is_quantized(weight.dtype()) && weight.dtype() != DType::kF32) w.weight = weight.to(DType::kF32);
   if (w.weight.dtype() == DType::kF32) w.weight = w.weight.contiguous();
   if (bias.defined()) {
-    FORGE_CHECK(bias.dim() == 1 && bias.size(0) == w.out, "[pretrained] bias of '{}' must be [{}], got {}", what,
-                w.out, shape_str(bias));
+    FORGE_CHECK(bias.dim() == 1 && bias.size(0) == w.out, "[pretrained] bias of '{}' must be [{}], got {}", what, w.out,
+                shape_str(bias));
     w.bias = bias.to(DType::kF32).contiguous();
   }
   return w;
@@ -95,7 +95,6 @@ void linear_into(const LinearWeight& w, const float* x, int64_t m, float* y, std
   }
 }
 
-
 void embedding_row(const Tensor& table, int64_t row, float* out) {
   const int64_t dim = table.size(1);
   FORGE_CHECK(row >= 0 && row < table.size(0), "[pretrained] token id {} out of range [0, {})", row, table.size(0));
@@ -115,8 +114,7 @@ void embedding_row(const Tensor& table, int64_t row, float* out) {
       for (int64_t j = 0; j < dim; ++j) out[j] = cpu::bf16_to_float(p[j]);
       return;
     }
-    default:
-      cpu::dequantize_row(dt, base + nbytes_for(dt, row * dim), out, dim);
+    default: cpu::dequantize_row(dt, base + nbytes_for(dt, row * dim), out, dim);
   }
 }
 
@@ -159,7 +157,8 @@ void silu_mul(float* a, const float* b, int64_t n) {
 void gelu_inplace(float* x, int64_t n, bool tanh_approx) {
   if (tanh_approx) {
     constexpr float k = 0.7978845608028654f;  // sqrt(2/pi)
-    for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::tanh(k * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+    for (int64_t i = 0; i < n; ++i)
+      x[i] = 0.5f * x[i] * (1.0f + std::tanh(k * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
   } else {
     for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.7071067811865476f));
   }

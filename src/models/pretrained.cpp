@@ -1,8 +1,9 @@
 #include "models/pretrained.h"
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "formats/gguf.h"
@@ -39,12 +40,11 @@ llm::CausalLMPtr load_pretrained_lm(const std::string& path) {
   const std::string type = cfg.value("model_type", "");
   if (type == "llama" || type == "mistral") return load_llama_hf(path);
   if (type == "gpt2") return load_gpt2(path);
-  FORGE_CHECK(false, "[pretrained] {}: model_type '{}' is not a supported causal LM (llama, mistral, gpt2)", path, type);
+  FORGE_CHECK(false, "[pretrained] {}: model_type '{}' is not a supported causal LM (llama, mistral, gpt2)", path,
+              type);
   return nullptr;
 }
 
-llm::EmbeddingModelPtr load_embedding_model(const std::string& path) {
-  return load_bert(path);
-}
+llm::EmbeddingModelPtr load_embedding_model(const std::string& path) { return load_bert(path); }
 
 }  // namespace forge::models

@@ -1,9 +1,9 @@
 // Black-box tests of `forge generate/chat/embed` on the pretrained test checkpoints.
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "test_util.h"
@@ -48,14 +48,15 @@ TEST(CliPretrained, ChatPipedWithResetAndExit) {
   auto [rc, out] = run("chat " + kSmol + " -t 0 -n 12 --repetition-penalty 1",
                        "What is the capital of France?\\n/reset\\nSay hi.\\n/exit\\nnever read\\n", false);
   EXPECT_EQ(rc, 0) << out;
-  EXPECT_GE(out.size(), 20u) << out;                             // two replies were streamed
+  EXPECT_GE(out.size(), 20u) << out;                            // two replies were streamed
   EXPECT_EQ(out.find("<|im_end|>"), std::string::npos) << out;  // the stop marker is not printed
   EXPECT_EQ(out.find("never read"), std::string::npos) << out;
 }
 
 TEST(CliPretrained, EmbedTextsAndStdin) {
   REQUIRE_CHECKPOINTS();
-  auto [rc, out] = run("embed " + kMiniLM + " --text 'A man is playing guitar.' --text 'The cat sits outside.'", "", false);
+  auto [rc, out] =
+      run("embed " + kMiniLM + " --text 'A man is playing guitar.' --text 'The cat sits outside.'", "", false);
   ASSERT_EQ(rc, 0) << out;
   const auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["dim"], 384);

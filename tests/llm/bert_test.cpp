@@ -1,10 +1,11 @@
 // all-MiniLM-L6-v2 sentence embeddings against the PyTorch reference (tools/llm/gen_llm_refs.py).
+#include "models/bert.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "llm_test_util.h"
-#include "models/bert.h"
 #include "test_util.h"
 
 namespace forge {

@@ -1,10 +1,11 @@
 // Tokenizers built from the checkpoints (GGUF vocabulary, tokenizer.json) give the same ids as
 // Hugging Face `tokenizers` (references from tools/llm/gen_llm_refs.py).
+#include "models/checkpoint_tokenizer.h"
+
 #include <gtest/gtest.h>
 
 #include "formats/gguf.h"
 #include "llm_test_util.h"
-#include "models/checkpoint_tokenizer.h"
 #include "test_util.h"
 
 namespace forge {

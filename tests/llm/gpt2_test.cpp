@@ -1,5 +1,7 @@
 // GPT-2 from a Hugging Face directory (tiny random checkpoint made by tools/llm/gen_llm_refs.py
 // --tiny-gpt2) against its PyTorch forward.
+#include "models/gpt2.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,7 +9,6 @@
 #include <fstream>
 
 #include "llm_test_util.h"
-#include "models/gpt2.h"
 #include "models/llama.h"
 #include "models/pretrained.h"
 #include "test_util.h"
@@ -31,7 +32,8 @@ TEST(Gpt2, LogitsMatchPyTorch) {
   const float* l = full.data<float>();
   float worst = 0.0f;
   for (size_t t = 0; t < want.size(); ++t) {
-    for (size_t v = 0; v < want[t].size(); ++v) worst = std::max(worst, std::abs(l[t * want[t].size() + v] - want[t][v]));
+    for (size_t v = 0; v < want[t].size(); ++v)
+      worst = std::max(worst, std::abs(l[t * want[t].size() + v] - want[t][v]));
   }
   EXPECT_LT(worst, 1e-4f);  // f32 throughout; only summation order differs
   // decode with the cache reproduces the last row

@@ -1,4 +1,6 @@
 // SmolLM2-135M-Instruct (Q4_1 GGUF) against the PyTorch reference of tools/llm/gen_llm_refs.py.
+#include "models/llama.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,7 +9,6 @@
 
 #include "llm/generate.h"
 #include "llm_test_util.h"
-#include "models/llama.h"
 #include "test_util.h"
 
 namespace forge {

@@ -1,9 +1,10 @@
 #pragma once
 // Shared helpers for the pretrained-model tests: paths of the test checkpoints and the committed
 // reference outputs of tools/llm/gen_llm_refs.py.
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <string>
 
 namespace forge::test {
@@ -24,9 +25,8 @@ inline nlohmann::json llm_ref(const std::string& name) {
 inline bool have_models() {
   return std::filesystem::exists(smollm2_path()) && std::filesystem::exists(minilm_dir() + "/model.safetensors");
 }
-#define FORGE_REQUIRE_MODELS()                                                                             \
-  ASSERT_TRUE(::forge::test::have_models())                                                                \
-      << "pretrained test checkpoints missing under " << ::forge::test::models_dir()                       \
-      << " (run scripts/fetch_models.sh)"
+#define FORGE_REQUIRE_MODELS()                                                              \
+  ASSERT_TRUE(::forge::test::have_models()) << "pretrained test checkpoints missing under " \
+                                            << ::forge::test::models_dir() << " (run scripts/fetch_models.sh)"
 
 }  // namespace forge::test
