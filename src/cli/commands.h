@@ -22,6 +22,12 @@ void register_summary(CLI::App& app);
 void register_quickstart(CLI::App& app);
 // `forge bench [WORKLOAD...]`: workload benchmarks (cli/bench.cpp, src/bench/).
 void register_bench(CLI::App& app);
+// `forge generate RUN_DIR|MODEL_DIR --prompt ...` (cli/generate.cpp).
+void register_generate(CLI::App& app);
+// `forge chat MODEL`: interactive chat with a pretrained checkpoint (cli/chat.cpp).
+void register_chat(CLI::App& app);
+// `forge embed MODEL --text ...`: sentence embeddings as JSON (cli/embed.cpp).
+void register_embed(CLI::App& app);
 
 // `forge inspect FILE [--json]`: GGUF / safetensors metadata and tensor table (cli/inspect.cpp).
 void register_inspect(CLI::App& app);
@@ -29,7 +35,5 @@ void register_inspect(CLI::App& app);
 void register_quantize(CLI::App& app);
 // `forge tokenize --tokenizer PATH [--ids] TEXT...` and `forge tokenizer train ...` (cli/tokenize.cpp).
 void register_tokenize(CLI::App& app);
-// `forge generate RUN_DIR|MODEL_DIR --prompt ...` (cli/generate.cpp).
-void register_generate(CLI::App& app);
 
 }  // namespace forge::cli

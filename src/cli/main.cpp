@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   forge::cli::register_quantize(app);
   forge::cli::register_tokenize(app);
   forge::cli::register_generate(app);
+  forge::cli::register_chat(app);
+  forge::cli::register_embed(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
