@@ -198,9 +198,20 @@ void LlmEngine::step(std::vector<Slot>& slots) {
     s.history.clear();
   };
 
-  // Admit queued tasks into free slots.
+  // Admit queued tasks into free slots; queued tasks whose client left finish at once.
   {
     std::lock_guard lock(mu_);
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if ((*it)->cancelled()) {
+        GenerationResult r;
+        r.finish_reason = "cancelled";
+        r.prompt_tokens = static_cast<int64_t>((*it)->request().prompt.size());
+        (*it)->finish(std::move(r));
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     for (auto& s : slots) {
       if (s.active()) continue;
       while (!queue_.empty()) {
