@@ -1,0 +1,420 @@
+#include "models/gpt.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "autograd/grad_mode.h"
+#include "backend/cpu/gemm.h"
+#include "formats/safetensors.h"
+#include "nn/init.h"
+#include "ops/attention.h"
+#include "ops/dropout.h"
+#include "ops/elementwise.h"
+#include "ops/embedding.h"
+#include "ops/linalg.h"
+#include "ops/norm.h"
+#include "text/char_tokenizer.h"
+
+namespace forge::models {
+
+namespace {
+
+// A leaf holding a layer's tensors under PyTorch's names (weight, bias).
+class Params : public nn::Module {
+ public:
+  explicit Params(std::string kind) : kind_(std::move(kind)) {}
+  std::string name() const override { return kind_; }
+
+ private:
+  std::string kind_;
+};
+
+std::shared_ptr<Params> linear_params(int64_t out, int64_t in, bool bias, Generator& gen, double std) {
+  auto p = std::make_shared<Params>("Linear");
+  Tensor w = empty({out, in});
+  nn::init::normal_(w, gen, 0.0, std);
+  p->register_parameter("weight", w);
+  if (bias) p->register_parameter("bias", zeros({out}));
+  return p;
+}
+
+std::shared_ptr<Params> norm_params(int64_t d) {
+  auto p = std::make_shared<Params>("LayerNorm");
+  p->register_parameter("weight", ones({d}));
+  p->register_parameter("bias", zeros({d}));
+  return p;
+}
+
+std::shared_ptr<Params> embedding_params(int64_t n, int64_t d, Generator& gen) {
+  auto p = std::make_shared<Params>("Embedding");
+  Tensor w = empty({n, d});
+  nn::init::normal_(w, gen, 0.0, 0.02);
+  p->register_parameter("weight", w);
+  return p;
+}
+
+class Block : public nn::Module {
+ public:
+  Block(const GptConfig& c, Generator& gen) : c_(c) {
+    const int64_t d = c.d_model;
+    const double out_std = 0.02 / std::sqrt(2.0 * static_cast<double>(c.n_layer));
+    register_module("ln1", norm_params(d));
+    register_module("ln2", norm_params(d));
+    register_module("qkv", linear_params(3 * d, d, true, gen, 0.02));
+    register_module("proj", linear_params(d, d, true, gen, out_std));
+    register_module("fc", linear_params(4 * d, d, true, gen, 0.02));
+    register_module("fc2", linear_params(d, 4 * d, true, gen, out_std));
+    for (const auto& [n, m] : named_children()) mods_.push_back(m.get());
+  }
+  std::string name() const override { return "Block"; }
+  Tensor w(int i, const char* n) const { return mods_[static_cast<size_t>(i)]->tensor(n); }
+
+  Tensor forward(const Tensor& x) override {
+    const int64_t B = x.shape()[0], T = x.shape()[1], d = c_.d_model, H = c_.n_head, hd = d / H;
+    const bool drop = is_training() && c_.dropout > 0.0;
+    Tensor h = layer_norm(x, {d}, w(0, "weight"), w(0, "bias"));
+    Tensor qkv = linear(h, w(2, "weight"), w(2, "bias"));  // [B, T, 3d]
+    auto heads = [&](int64_t i) { return qkv.slice(2, i * d, (i + 1) * d).reshape({B, T, H, hd}).transpose(1, 2); };
+    Tensor y = scaled_dot_product_attention(heads(0), heads(1), heads(2), Tensor(), /*causal=*/true);
+    y = y.transpose(1, 2).reshape({B, T, d});
+    y = linear(y, w(3, "weight"), w(3, "bias"));
+    if (drop) y = dropout(y, c_.dropout, true, &generator());
+    Tensor x1 = add(x, y);
+    Tensor m = layer_norm(x1, {d}, w(1, "weight"), w(1, "bias"));
+    m = linear(gelu(linear(m, w(4, "weight"), w(4, "bias"))), w(5, "weight"), w(5, "bias"));
+    if (drop) m = dropout(m, c_.dropout, true, &generator());
+    return add(x1, m);
+  }
+
+ private:
+  GptConfig c_;
+  std::vector<nn::Module*> mods_;  // ln1, ln2, qkv, proj, fc, fc2
+};
+
+}  // namespace
+
+void check_gpt_config(const GptConfig& c) {
+  FORGE_CHECK(c.vocab_size > 0, "[gpt] vocab_size must be > 0, got {}", c.vocab_size);
+  FORGE_CHECK(c.context > 0, "[gpt] context must be > 0, got {}", c.context);
+  FORGE_CHECK(c.n_layer > 0, "[gpt] n_layer must be > 0, got {}", c.n_layer);
+  FORGE_CHECK(c.n_head > 0, "[gpt] n_head must be > 0, got {}", c.n_head);
+  FORGE_CHECK(c.d_model > 0 && c.d_model % c.n_head == 0, "[gpt] d_model {} must be > 0 and divisible by n_head {}",
+              c.d_model, c.n_head);
+  FORGE_CHECK(c.dropout >= 0.0 && c.dropout < 1.0, "[gpt] dropout must be in [0, 1), got {}", c.dropout);
+}
+
+Gpt::Gpt(GptConfig config, uint64_t seed) : config_(config) {
+  check_gpt_config(config_);
+  Generator gen(seed);
+  const int64_t d = config_.d_model;
+  register_module("tok", embedding_params(config_.vocab_size, d, gen));
+  register_module("pos", embedding_params(config_.context, d, gen));
+  auto blocks = std::make_shared<nn::ModuleList>();
+  for (int64_t i = 0; i < config_.n_layer; ++i) blocks->add(std::make_shared<Block>(config_, gen));
+  register_module("blocks", blocks);
+  register_module("ln", norm_params(d));
+  if (!config_.tie_weights) register_module("head", linear_params(config_.vocab_size, d, false, gen, 0.02));
+  generator().manual_seed(seed ^ 0x9e3779b97f4a7c15ULL);
+}
+
+Tensor Gpt::head_weight() const {
+  const auto& ch = named_children();
+  return config_.tie_weights ? ch[0].second->tensor("weight") : ch[4].second->tensor("weight");
+}
+
+Tensor Gpt::forward(const Tensor& ids) {
+  FORGE_CHECK(ids.dim() == 2, "[gpt] ids must be 2-d [batch, time], got {}", shape_str(ids));
+  const int64_t T = ids.shape()[1];
+  FORGE_CHECK(T > 0 && T <= config_.context, "[gpt] sequence length {} must be in [1, context {}]", T,
+              config_.context);
+  const auto& ch = named_children();
+  Tensor positions = arange(0, static_cast<double>(T), 1.0, DType::kI64);
+  Tensor x = add(embedding(ids, ch[0].second->tensor("weight")), embedding(positions, ch[1].second->tensor("weight")));
+  if (is_training() && config_.dropout > 0.0) x = dropout(x, config_.dropout, true, &generator());
+  auto& blocks = static_cast<nn::ModuleList&>(*ch[2].second);
+  for (size_t i = 0; i < blocks.size(); ++i) x = blocks.at(i)->forward(x);
+  const nn::Module& ln = *ch[3].second;
+  x = layer_norm(x, {config_.d_model}, ln.tensor("weight"), ln.tensor("bias"));
+  return linear(x, head_weight());
+}
+
+// ---------------------------------------------------------------- inference with a KV cache
+
+GptCache::GptCache(const GptConfig& c, int64_t capacity) : capacity_(capacity) {
+  FORGE_CHECK(capacity > 0 && capacity <= c.context, "[gpt] cache capacity {} must be in [1, context {}]", capacity,
+              c.context);
+  const size_t per_layer = static_cast<size_t>(capacity * c.d_model);
+  k_.assign(static_cast<size_t>(c.n_layer), std::vector<float>(per_layer));
+  v_.assign(static_cast<size_t>(c.n_layer), std::vector<float>(per_layer));
+}
+
+void GptCache::truncate(int64_t n) {
+  FORGE_CHECK(n >= 0, "[gpt] truncate position must be >= 0, got {}", n);
+  size_ = std::min(size_, n);
+}
+
+GptLM::GptLM(std::shared_ptr<Gpt> model, text::TokenizerPtr tokenizer, std::string name)
+    : model_(std::move(model)), tokenizer_(std::move(tokenizer)), name_(std::move(name)) {
+  FORGE_CHECK(model_ != nullptr, "[gpt] GptLM needs a model");
+  FORGE_CHECK(!tokenizer_ || tokenizer_->vocab_size() <= model_->config().vocab_size,
+              "[gpt] tokenizer vocabulary {} exceeds the model's {}", tokenizer_ ? tokenizer_->vocab_size() : 0,
+              model_->config().vocab_size);
+}
+
+std::unique_ptr<llm::KvCache> GptLM::new_cache(int64_t max_tokens) const {
+  return std::make_unique<GptCache>(model_->config(), max_tokens);
+}
+
+namespace {
+
+void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t d, const float* w, const float* b) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * d;
+    float* yr = y + r * d;
+    double mean = 0.0;
+    for (int64_t i = 0; i < d; ++i) mean += xr[i];
+    mean /= static_cast<double>(d);
+    double var = 0.0;
+    for (int64_t i = 0; i < d; ++i) {
+      const double c = xr[i] - mean;
+      var += c * c;
+    }
+    var /= static_cast<double>(d);
+    const auto m = static_cast<float>(mean);
+    const auto inv = static_cast<float>(1.0 / std::sqrt(var + 1e-5));
+    for (int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - m) * inv * w[i] + b[i];
+  }
+}
+
+// y[rows, out] (+)= x[rows, in] @ w[out, in]^T + bias
+void linear_rows(const float* x, int64_t rows, int64_t in, const float* w, int64_t out, const float* bias, float* y,
+                 bool accumulate) {
+  cpu::sgemm(false, true, rows, out, in, 1.0f, x, in, w, in, accumulate ? 1.0f : 0.0f, y, out);
+  if (bias) {
+    for (int64_t r = 0; r < rows; ++r) {
+      float* yr = y + r * out;
+      for (int64_t i = 0; i < out; ++i) yr[i] += bias[i];
+    }
+  }
+}
+
+void gelu_inplace(float* x, int64_t n) {
+  constexpr float kInvSqrt2 = 0.70710678118654752f;
+  for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kInvSqrt2));
+}
+
+const float* f32(const Tensor& t) { return t.data<float>(); }
+
+}  // namespace
+
+Tensor GptLM::forward(const std::vector<int32_t>& tokens, llm::KvCache& cache_base, bool last_only) {
+  auto* cache = dynamic_cast<GptCache*>(&cache_base);
+  FORGE_CHECK(cache != nullptr, "[gpt] forward needs a cache made by this model's new_cache()");
+  const GptConfig& c = model_->config();
+  const auto T = static_cast<int64_t>(tokens.size());
+  FORGE_CHECK(T > 0, "[gpt] forward needs at least one token");
+  const int64_t p0 = cache->size_;
+  FORGE_CHECK(p0 + T <= cache->capacity_, "[gpt] {} new tokens after {} cached exceed the cache capacity {}", T, p0,
+              cache->capacity_);
+  const int64_t d = c.d_model, H = c.n_head, hd = d / H, V = c.vocab_size, L = p0 + T;
+  for (int32_t id : tokens) {
+    FORGE_CHECK(id >= 0 && id < V, "[gpt] token id {} is out of range for vocabulary size {}", id, V);
+  }
+  NoGradGuard no_grad;
+  const auto& ch = model_->named_children();
+  const float* tok = f32(ch[0].second->tensor("weight"));
+  const float* pos = f32(ch[1].second->tensor("weight"));
+  auto& blocks = static_cast<nn::ModuleList&>(*ch[2].second);
+
+  auto grow = [](std::vector<float>& v, int64_t n) {
+    if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+    return v.data();
+  };
+  float* x = grow(cache->x_, T * d);
+  float* h = grow(cache->h_, T * d);
+  float* qkv = grow(cache->qkv_, T * 3 * d);
+  float* att = grow(cache->att_, T * d);
+  float* mlp = grow(cache->mlp_, T * 4 * d);
+  float* scores = grow(cache->scores_, T * L);
+
+  for (int64_t t = 0; t < T; ++t) {
+    const float* te = tok + static_cast<int64_t>(tokens[static_cast<size_t>(t)]) * d;
+    const float* pe = pos + (p0 + t) * d;
+    for (int64_t i = 0; i < d; ++i) x[t * d + i] = te[i] + pe[i];
+  }
+  const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+  for (size_t li = 0; li < blocks.size(); ++li) {
+    const auto& bc = blocks.at(li)->named_children();  // ln1, ln2, qkv, proj, fc, fc2
+    auto W = [&](int i, const char* n) { return f32(bc[static_cast<size_t>(i)].second->tensor(n)); };
+    float* kc = cache->k_[li].data();
+    float* vc = cache->v_[li].data();
+    layer_norm_rows(x, h, T, d, W(0, "weight"), W(0, "bias"));
+    linear_rows(h, T, d, W(2, "weight"), 3 * d, W(2, "bias"), qkv, false);
+    // Append this chunk's keys and values: cache layout [head, position, head_dim].
+    for (int64_t t = 0; t < T; ++t) {
+      for (int64_t hh = 0; hh < H; ++hh) {
+        std::copy_n(qkv + t * 3 * d + d + hh * hd, hd, kc + (hh * cache->capacity_ + p0 + t) * hd);
+        std::copy_n(qkv + t * 3 * d + 2 * d + hh * hd, hd, vc + (hh * cache->capacity_ + p0 + t) * hd);
+      }
+    }
+    // Causal attention of the T new queries over the L cached keys (query t sees keys <= p0 + t).
+    for (int64_t hh = 0; hh < H; ++hh) {
+      const float* K = kc + hh * cache->capacity_ * hd;
+      const float* Vh = vc + hh * cache->capacity_ * hd;
+      if (T == 1) {
+        const float* q = qkv + hh * hd;
+        for (int64_t j = 0; j < L; ++j) {
+          float s = 0.0f;
+          for (int64_t i = 0; i < hd; ++i) s += q[i] * K[j * hd + i];
+          scores[j] = s * scale;
+        }
+      } else {
+        cpu::sgemm(false, true, T, L, hd, scale, qkv + hh * hd, 3 * d, K, hd, 0.0f, scores, L);
+      }
+      for (int64_t t = 0; t < T; ++t) {
+        float* s = scores + t * L;
+        const int64_t visible = p0 + t + 1;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < visible; ++j) mx = std::max(mx, s[j]);
+        float sum = 0.0f;
+        for (int64_t j = 0; j < visible; ++j) {
+          s[j] = std::exp(s[j] - mx);
+          sum += s[j];
+        }
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j < visible; ++j) s[j] *= inv;
+        for (int64_t j = visible; j < L; ++j) s[j] = 0.0f;
+      }
+      if (T == 1) {
+        float* o = att + hh * hd;
+        std::fill_n(o, hd, 0.0f);
+        for (int64_t j = 0; j < L; ++j) {
+          const float p = scores[j];
+          const float* vr = Vh + j * hd;
+          for (int64_t i = 0; i < hd; ++i) o[i] += p * vr[i];
+        }
+      } else {
+        cpu::sgemm(false, false, T, hd, L, 1.0f, scores, L, Vh, hd, 0.0f, att + hh * hd, d);
+      }
+    }
+    linear_rows(att, T, d, W(3, "weight"), d, W(3, "bias"), x, true);
+    layer_norm_rows(x, h, T, d, W(1, "weight"), W(1, "bias"));
+    linear_rows(h, T, d, W(4, "weight"), 4 * d, W(4, "bias"), mlp, false);
+    gelu_inplace(mlp, T * 4 * d);
+    linear_rows(mlp, T, 4 * d, W(5, "weight"), d, W(5, "bias"), x, true);
+  }
+  cache->size_ = L;
+  const nn::Module& ln = *ch[3].second;
+  const int64_t rows = last_only ? 1 : T;
+  const float* xs = x + (T - rows) * d;
+  layer_norm_rows(xs, h, rows, d, f32(ln.tensor("weight")), f32(ln.tensor("bias")));
+  Tensor logits = empty({rows, V});
+  linear_rows(h, rows, d, f32(model_->head_weight()), V, nullptr, logits.data<float>(), false);
+  return logits;
+}
+
+// ---------------------------------------------------------------- model directories
+
+std::string gpt_config_json(const GptConfig& c, const std::string& tokenizer_kind) {
+  nlohmann::json j;
+  j["architecture"] = "forge-gpt";
+  j["vocab_size"] = c.vocab_size;
+  j["context"] = c.context;
+  j["n_layer"] = c.n_layer;
+  j["n_head"] = c.n_head;
+  j["d_model"] = c.d_model;
+  j["tie_weights"] = c.tie_weights;
+  j["dropout"] = c.dropout;
+  j["tokenizer"] = tokenizer_kind;
+  return j.dump(2);
+}
+
+GptConfig gpt_config_from_json(const std::string& text, const std::string& where) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    fail("[gpt] {} is not valid JSON: {}", where, e.what());
+  }
+  FORGE_CHECK(j.is_object() && j.value("architecture", "") == "forge-gpt",
+              "[gpt] {}: \"architecture\" must be \"forge-gpt\"", where);
+  GptConfig c;
+  try {
+    c.vocab_size = j.at("vocab_size").get<int64_t>();
+    c.context = j.at("context").get<int64_t>();
+    c.n_layer = j.at("n_layer").get<int64_t>();
+    c.n_head = j.at("n_head").get<int64_t>();
+    c.d_model = j.at("d_model").get<int64_t>();
+    c.tie_weights = j.value("tie_weights", false);
+    c.dropout = j.value("dropout", 0.0);
+  } catch (const std::exception& e) {
+    fail("[gpt] {}: {}", where, e.what());
+  }
+  check_gpt_config(c);
+  return c;
+}
+
+namespace {
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  FORGE_CHECK(f.good(), "[gpt] cannot open {}", path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+void save_gpt_dir(const std::string& dir, const Gpt& model, const text::Tokenizer& tokenizer) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  {
+    std::ofstream f(fs::path(dir) / "config.json");
+    FORGE_CHECK(f.good(), "[gpt] cannot write {}/config.json", dir);
+    f << gpt_config_json(model.config(), tokenizer.kind()) << "\n";
+  }
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const auto& nt : model.state()) tensors.emplace_back(nt.name, nt.tensor.detach());
+  save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "forge-gpt"}});
+  const auto* ct = dynamic_cast<const text::CharTokenizer*>(&tokenizer);
+  FORGE_CHECK(ct != nullptr, "[gpt] saving a {} tokenizer is not supported yet", tokenizer.kind());
+  ct->save((fs::path(dir) / "tokenizer.json").string());
+}
+
+bool is_gpt_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  const fs::path p = fs::path(dir) / "config.json";
+  if (!fs::is_regular_file(p)) return false;
+  try {
+    return nlohmann::json::parse(read_text(p.string())).value("architecture", "") == "forge-gpt";
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::shared_ptr<GptLM> load_gpt_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  const std::string cfg_path = (fs::path(dir) / "config.json").string();
+  const std::string cfg_text = read_text(cfg_path);
+  GptConfig c = gpt_config_from_json(cfg_text, cfg_path);
+  const std::string kind = nlohmann::json::parse(cfg_text).value("tokenizer", "char");
+  auto model = std::make_shared<Gpt>(c);
+  SafetensorsFile st = load_safetensors((fs::path(dir) / "model.safetensors").string());
+  NamedTensors state;
+  for (const auto& [name, t] : st.tensors) state.push_back({name, t});
+  model->load_state(state, true);
+  model->eval();
+  const std::string tok_path = (fs::path(dir) / "tokenizer.json").string();
+  text::TokenizerPtr tok;
+  if (kind == "char") {
+    tok = text::CharTokenizer::load(tok_path);
+  } else {
+    fail("[gpt] {}: tokenizer kind {:?} is not supported", cfg_path, kind);
+  }
+  return std::make_shared<GptLM>(model, tok, fs::path(dir).filename().string());
+}
+
+}  // namespace forge::models
