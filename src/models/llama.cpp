@@ -1,0 +1,314 @@
+#include "models/llama.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numbers>
+#include <set>
+
+#include "core/error.h"
+#include "core/parallel.h"
+
+namespace forge::models {
+
+const std::vector<TensorNameRow> kLlamaTensorNames = {
+    {"tok_embd", "token_embd.weight", "model.embed_tokens.weight"},
+    {"output_norm", "output_norm.weight", "model.norm.weight"},
+    {"output", "output.weight", "lm_head.weight"},
+    {"attn_norm", "blk.{}.attn_norm.weight", "model.layers.{}.input_layernorm.weight"},
+    {"attn_q", "blk.{}.attn_q.weight", "model.layers.{}.self_attn.q_proj.weight"},
+    {"attn_k", "blk.{}.attn_k.weight", "model.layers.{}.self_attn.k_proj.weight"},
+    {"attn_v", "blk.{}.attn_v.weight", "model.layers.{}.self_attn.v_proj.weight"},
+    {"attn_output", "blk.{}.attn_output.weight", "model.layers.{}.self_attn.o_proj.weight"},
+    {"ffn_norm", "blk.{}.ffn_norm.weight", "model.layers.{}.post_attention_layernorm.weight"},
+    {"ffn_gate", "blk.{}.ffn_gate.weight", "model.layers.{}.mlp.gate_proj.weight"},
+    {"ffn_up", "blk.{}.ffn_up.weight", "model.layers.{}.mlp.up_proj.weight"},
+    {"ffn_down", "blk.{}.ffn_down.weight", "model.layers.{}.mlp.down_proj.weight"},
+};
+
+namespace {
+
+// K and V for every layer and position of one sequence: [layer][pos][kv_dim], allocated once.
+class LlamaCache final : public llm::KvCache {
+ public:
+  LlamaCache(const void* owner, int64_t layers, int64_t capacity, int64_t kv_dim)
+      : owner_(owner),
+        capacity_(capacity),
+        kv_dim_(kv_dim),
+        k_(static_cast<size_t>(layers * capacity * kv_dim)),
+        v_(static_cast<size_t>(layers * capacity * kv_dim)) {}
+  int64_t size() const override { return size_; }
+  int64_t capacity() const override { return capacity_; }
+  void truncate(int64_t n) override {
+    FORGE_CHECK(n >= 0, "[kv_cache] truncate to a negative size {}", n);
+    size_ = std::min(size_, n);
+  }
+  float* k(int64_t layer, int64_t pos) { return k_.data() + (layer * capacity_ + pos) * kv_dim_; }
+  float* v(int64_t layer, int64_t pos) { return v_.data() + (layer * capacity_ + pos) * kv_dim_; }
+
+  const void* owner_;
+  int64_t size_ = 0;
+  int64_t capacity_;
+  int64_t kv_dim_;
+  std::vector<float> k_, v_;
+};
+
+void rope_row(float* x, int64_t heads, int64_t hd, const float* cs, const float* sn, bool halves) {
+  const int64_t half = hd / 2;
+  for (int64_t h = 0; h < heads; ++h) {
+    float* p = x + h * hd;
+    for (int64_t j = 0; j < half; ++j) {
+      float* a = halves ? p + j : p + 2 * j;
+      float* b = halves ? p + j + half : p + 2 * j + 1;
+      const float x0 = *a, x1 = *b;
+      *a = x0 * cs[j] - x1 * sn[j];
+      *b = x0 * sn[j] + x1 * cs[j];
+    }
+  }
+}
+
+}  // namespace
+
+LlamaModel::LlamaModel(LlamaConfig config, const TensorLookup& lookup, text::TokenizerPtr tokenizer,
+                       std::optional<std::string> chat_template, std::shared_ptr<void> keepalive)
+    : config_(std::move(config)),
+      tokenizer_(std::move(tokenizer)),
+      chat_template_(std::move(chat_template)),
+      keepalive_(std::move(keepalive)) {
+  auto& c = config_;
+  FORGE_CHECK(c.n_layer > 0 && c.d_model > 0 && c.n_head > 0 && c.n_kv_head > 0 && c.d_ff > 0 && c.vocab > 0,
+              "[llama] invalid config: layers {}, d_model {}, heads {}, kv heads {}, ffn {}, vocab {}", c.n_layer,
+              c.d_model, c.n_head, c.n_kv_head, c.d_ff, c.vocab);
+  if (c.head_dim == 0) c.head_dim = c.d_model / c.n_head;
+  FORGE_CHECK(c.n_head % c.n_kv_head == 0, "[llama] heads {} must be a multiple of kv heads {}", c.n_head,
+              c.n_kv_head);
+  FORGE_CHECK(c.head_dim % 2 == 0 && c.head_dim <= 512, "[llama] head dim {} must be even and <= 512", c.head_dim);
+  const int64_t qd = c.n_head * c.head_dim, kvd = c.n_kv_head * c.head_dim;
+
+  auto need = [&](const char* role, int64_t layer) {
+    Tensor t = lookup(role, layer);
+    FORGE_CHECK(t.defined(), "[llama] checkpoint has no tensor for '{}' (layer {})", role, layer);
+    return t;
+  };
+  auto linear = [&](const char* role, int64_t layer, int64_t out, int64_t in) {
+    LinearWeight w = make_linear(need(role, layer), {}, fmt::format("{}.{}", role, layer));
+    FORGE_CHECK(w.out == out && w.in == in, "[llama] '{}' (layer {}) must be [{}, {}], got [{}, {}]", role, layer, out,
+                in, w.out, w.in);
+    return w;
+  };
+  tok_embd_ = need("tok_embd", -1);
+  FORGE_CHECK(tok_embd_.dim() == 2 && tok_embd_.size(0) == c.vocab && tok_embd_.size(1) == c.d_model,
+              "[llama] token embedding must be [{}, {}], got {}", c.vocab, c.d_model, shape_str(tok_embd_));
+  out_norm_ = vector_f32(need("output_norm", -1), c.d_model, "output_norm");
+  Tensor out = lookup("output", -1);
+  output_ = make_linear(out.defined() ? out : tok_embd_, {}, "output");
+  layers_.resize(static_cast<size_t>(c.n_layer));
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    Layer& L = layers_[static_cast<size_t>(l)];
+    L.attn_norm = vector_f32(need("attn_norm", l), c.d_model, "attn_norm");
+    L.ffn_norm = vector_f32(need("ffn_norm", l), c.d_model, "ffn_norm");
+    L.wq = linear("attn_q", l, qd, c.d_model);
+    L.wk = linear("attn_k", l, kvd, c.d_model);
+    L.wv = linear("attn_v", l, kvd, c.d_model);
+    L.wo = linear("attn_output", l, c.d_model, qd);
+    L.w_gate = linear("ffn_gate", l, c.d_ff, c.d_model);
+    L.w_up = linear("ffn_up", l, c.d_ff, c.d_model);
+    L.w_down = linear("ffn_down", l, c.d_model, c.d_ff);
+  }
+  // Rotary frequencies with the checkpoint's scaling.
+  const int64_t half = c.head_dim / 2;
+  inv_freq_.resize(static_cast<size_t>(half));
+  for (int64_t j = 0; j < half; ++j) {
+    double f = std::pow(static_cast<double>(c.rope_theta), -2.0 * static_cast<double>(j) / static_cast<double>(c.head_dim));
+    if (c.rope_scaling == "linear") {
+      f /= c.rope_factor;
+    } else if (c.rope_scaling == "llama3") {
+      const double low_wl = static_cast<double>(c.rope_original_context) / c.rope_low_freq_factor;
+      const double high_wl = static_cast<double>(c.rope_original_context) / c.rope_high_freq_factor;
+      const double wl = 2.0 * std::numbers::pi / f;
+      if (wl > low_wl) {
+        f /= c.rope_factor;
+      } else if (wl >= high_wl) {
+        const double smooth = (static_cast<double>(c.rope_original_context) / wl - c.rope_low_freq_factor) /
+                              (c.rope_high_freq_factor - c.rope_low_freq_factor);
+        f = (1.0 - smooth) * f / c.rope_factor + smooth * f;
+      }
+    } else {
+      FORGE_CHECK(c.rope_scaling.empty(), "[llama] unknown rope scaling '{}' (known: linear, llama3)", c.rope_scaling);
+    }
+    inv_freq_[static_cast<size_t>(j)] = static_cast<float>(f);
+  }
+}
+
+std::unique_ptr<llm::KvCache> LlamaModel::new_cache(int64_t max_tokens) const {
+  FORGE_CHECK(max_tokens > 0 && max_tokens <= config_.context,
+              "[llama] cache size {} must be in [1, {}] (the model's context length)", max_tokens, config_.context);
+  return std::make_unique<LlamaCache>(this, config_.n_layer, max_tokens, config_.n_kv_head * config_.head_dim);
+}
+
+int64_t LlamaModel::weight_bytes() const {
+  int64_t total = 0;
+  auto add = [&](const LinearWeight& w) { total += static_cast<int64_t>(nbytes_for(w.weight.dtype(), w.weight.numel())); };
+  for (const Layer& L : layers_) {
+    for (const LinearWeight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) add(*w);
+  }
+  add(output_);
+  return total;
+}
+
+void LlamaModel::ensure_buffers(int64_t rows) {
+  if (rows <= rows_cap_) return;
+  const auto& c = config_;
+  const auto r = static_cast<size_t>(rows);
+  const auto qd = static_cast<size_t>(c.n_head * c.head_dim), kvd = static_cast<size_t>(c.n_kv_head * c.head_dim);
+  x_.resize(r * static_cast<size_t>(c.d_model));
+  h_.resize(r * std::max(static_cast<size_t>(c.d_model), qd));
+  q_.resize(r * qd);
+  k_.resize(r * kvd);
+  v_.resize(r * kvd);
+  att_.resize(r * qd);
+  gate_.resize(r * static_cast<size_t>(c.d_ff));
+  up_.resize(r * static_cast<size_t>(c.d_ff));
+  cos_.resize(r * static_cast<size_t>(c.head_dim / 2));
+  sin_.resize(r * static_cast<size_t>(c.head_dim / 2));
+  last_.resize(r * static_cast<size_t>(c.d_model));
+  pos_.resize(r);
+  rows_cap_ = rows;
+}
+
+void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all_rows, float* logits) {
+  const auto& c = config_;
+  FORGE_CHECK(!chunks.empty(), "[llama] forward needs at least one sequence");
+  int64_t rows = 0;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    const auto& ch = chunks[i];
+    FORGE_CHECK(ch.tokens != nullptr && !ch.tokens->empty(), "[llama] sequence {} has no new tokens", i);
+    auto* cache = dynamic_cast<LlamaCache*>(ch.cache);
+    FORGE_CHECK(cache != nullptr && cache->owner_ == this, "[llama] sequence {}: the KV cache was not created by this model", i);
+    const auto n = static_cast<int64_t>(ch.tokens->size());
+    FORGE_CHECK(cache->size_ + n <= cache->capacity_,
+                "[llama] sequence {}: {} cached + {} new tokens exceed the cache capacity {}", i, cache->size_, n,
+                cache->capacity_);
+    for (size_t j = 0; j < i; ++j) {
+      FORGE_CHECK(chunks[j].cache != ch.cache, "[llama] sequences {} and {} share one KV cache", j, i);
+    }
+    for (int32_t id : *ch.tokens) {
+      FORGE_CHECK(id >= 0 && id < c.vocab, "[llama] token id {} out of range [0, {})", id, c.vocab);
+    }
+    rows += n;
+  }
+  ensure_buffers(rows);
+  const int64_t d = c.d_model, hd = c.head_dim, H = c.n_head, KV = c.n_kv_head, half = hd / 2;
+  const int64_t qd = H * hd, kvd = KV * hd, group = H / KV;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+
+  // Embeddings, positions and rotary tables.
+  {
+    int64_t r = 0;
+    for (const auto& ch : chunks) {
+      const int64_t start = ch.cache->size();
+      for (size_t i = 0; i < ch.tokens->size(); ++i, ++r) {
+        embedding_row(tok_embd_, (*ch.tokens)[i], x_.data() + r * d);
+        pos_[static_cast<size_t>(r)] = start + static_cast<int64_t>(i);
+        for (int64_t j = 0; j < half; ++j) {
+          const float a = static_cast<float>(start + static_cast<int64_t>(i)) * inv_freq_[static_cast<size_t>(j)];
+          cos_[static_cast<size_t>(r * half + j)] = std::cos(a);
+          sin_[static_cast<size_t>(r * half + j)] = std::sin(a);
+        }
+      }
+    }
+  }
+
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const Layer& L = layers_[static_cast<size_t>(l)];
+    rms_norm_rows(x_.data(), rows, d, L.attn_norm.data(), c.rms_eps, h_.data());
+    linear_into(L.wq, h_.data(), rows, q_.data(), scratch_);
+    linear_into(L.wk, h_.data(), rows, k_.data(), scratch_);
+    linear_into(L.wv, h_.data(), rows, v_.data(), scratch_);
+    for (int64_t r = 0; r < rows; ++r) {
+      rope_row(q_.data() + r * qd, H, hd, cos_.data() + r * half, sin_.data() + r * half, c.rope_halves);
+      rope_row(k_.data() + r * kvd, KV, hd, cos_.data() + r * half, sin_.data() + r * half, c.rope_halves);
+    }
+    // Append K/V to each sequence's cache, then attend (causal) over its cached positions.
+    int64_t r0 = 0;
+    for (const auto& ch : chunks) {
+      auto* cache = static_cast<LlamaCache*>(ch.cache);
+      const auto n = static_cast<int64_t>(ch.tokens->size());
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t p = pos_[static_cast<size_t>(r0 + i)];
+        std::memcpy(cache->k(l, p), k_.data() + (r0 + i) * kvd, static_cast<size_t>(kvd) * sizeof(float));
+        std::memcpy(cache->v(l, p), v_.data() + (r0 + i) * kvd, static_cast<size_t>(kvd) * sizeof(float));
+      }
+      parallel_for(0, n * H, 4, [&](int64_t lo, int64_t hi) {
+        float acc[512];
+        for (int64_t task = lo; task < hi; ++task) {
+          const int64_t i = task / H, h = task % H, kvh = h / group;
+          const int64_t p = pos_[static_cast<size_t>(r0 + i)];
+          const float* qv = q_.data() + (r0 + i) * qd + h * hd;
+          std::fill(acc, acc + hd, 0.0f);
+          float mx = -INFINITY, sum = 0.0f;
+          for (int64_t s = 0; s <= p; ++s) {
+            const float* kv = cache->k(l, s) + kvh * hd;
+            float dot = 0.0f;
+            for (int64_t e = 0; e < hd; ++e) dot += qv[e] * kv[e];
+            dot *= scale;
+            if (dot > mx) {
+              const float f = std::exp(mx - dot);
+              sum *= f;
+              for (int64_t e = 0; e < hd; ++e) acc[e] *= f;
+              mx = dot;
+            }
+            const float w = std::exp(dot - mx);
+            sum += w;
+            const float* vv = cache->v(l, s) + kvh * hd;
+            for (int64_t e = 0; e < hd; ++e) acc[e] += w * vv[e];
+          }
+          float* o = att_.data() + (r0 + i) * qd + h * hd;
+          const float inv = 1.0f / sum;
+          for (int64_t e = 0; e < hd; ++e) o[e] = acc[e] * inv;
+        }
+      });
+      r0 += n;
+    }
+    linear_into(L.wo, att_.data(), rows, h_.data(), scratch_);
+    for (int64_t i = 0; i < rows * d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];
+    rms_norm_rows(x_.data(), rows, d, L.ffn_norm.data(), c.rms_eps, h_.data());
+    linear_into(L.w_gate, h_.data(), rows, gate_.data(), scratch_);
+    linear_into(L.w_up, h_.data(), rows, up_.data(), scratch_);
+    silu_mul(gate_.data(), up_.data(), rows * c.d_ff);
+    linear_into(L.w_down, gate_.data(), rows, h_.data(), scratch_);
+    for (int64_t i = 0; i < rows * d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];
+  }
+  for (const auto& ch : chunks) {
+    static_cast<LlamaCache*>(ch.cache)->size_ += static_cast<int64_t>(ch.tokens->size());
+  }
+  // Final norm on the rows whose logits are wanted, then the output projection.
+  int64_t out_rows = 0;
+  if (all_rows) {
+    rms_norm_rows(x_.data(), rows, d, out_norm_.data(), c.rms_eps, last_.data());
+    out_rows = rows;
+  } else {
+    int64_t r = 0;
+    for (const auto& ch : chunks) {
+      r += static_cast<int64_t>(ch.tokens->size());
+      rms_norm_rows(x_.data() + (r - 1) * d, 1, d, out_norm_.data(), c.rms_eps, last_.data() + out_rows * d);
+      ++out_rows;
+    }
+  }
+  linear_into(output_, last_.data(), out_rows, logits, scratch_);
+}
+
+Tensor LlamaModel::forward(const std::vector<int32_t>& tokens, llm::KvCache& cache, bool last_only) {
+  const std::vector<llm::SeqChunk> chunks{{&tokens, &cache}};
+  Tensor out = empty({last_only ? 1 : static_cast<int64_t>(tokens.size()), config_.vocab});
+  forward_into(chunks, !last_only, out.data<float>());
+  return out;
+}
+
+Tensor LlamaModel::forward_batch(const std::vector<llm::SeqChunk>& chunks) {
+  Tensor out = empty({static_cast<int64_t>(chunks.size()), config_.vocab});
+  forward_into(chunks, false, out.data<float>());
+  return out;
+}
+
+}  // namespace forge::models

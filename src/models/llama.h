@@ -1,0 +1,102 @@
+#pragma once
+// Llama-family decoder (Llama 2/3, SmolLM/SmolLM2, Mistral-style GQA models) for inference:
+// RMSNorm, rotary position embeddings (theta, linear or Llama-3 frequency scaling), grouped-query
+// attention with a preallocated KV cache, SwiGLU MLP, optionally tied output embedding.
+// Loads from GGUF (quantized weights stay quantized and multiply through the quantized kernels)
+// and from a Hugging Face directory (config.json + model.safetensors[.index.json]).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "llm/causal_lm.h"
+#include "models/llm_kernels.h"
+
+namespace forge::models {
+
+struct LlamaConfig {
+  int64_t n_layer = 0;
+  int64_t d_model = 0;
+  int64_t n_head = 0;
+  int64_t n_kv_head = 0;
+  int64_t head_dim = 0;  // d_model / n_head unless the checkpoint says otherwise
+  int64_t d_ff = 0;
+  int64_t vocab = 0;
+  int64_t context = 2048;
+  float rms_eps = 1e-5f;
+  float rope_theta = 10000.0f;
+  // RoPE scaling: "" (none), "linear" (positions / factor) or "llama3" (frequency-dependent).
+  std::string rope_scaling;
+  float rope_factor = 1.0f;
+  float rope_low_freq_factor = 1.0f, rope_high_freq_factor = 4.0f;
+  int64_t rope_original_context = 8192;
+  // GGUF stores Q/K rows so that RoPE rotates adjacent pairs (x[2i], x[2i+1]); Hugging Face
+  // checkpoints rotate the two halves (x[i], x[i + hd/2]).
+  bool rope_halves = false;
+  std::string name = "llama";
+};
+
+// Role -> tensor name in GGUF and in Hugging Face checkpoints ("{}" = layer index).
+struct TensorNameRow {
+  const char* role;
+  const char* gguf;
+  const char* hf;
+};
+extern const std::vector<TensorNameRow> kLlamaTensorNames;
+
+// Looks a tensor up by role ("attn_q", layer 3) in whatever naming the checkpoint uses.
+using TensorLookup = std::function<Tensor(const std::string& role, int64_t layer)>;
+
+class LlamaModel final : public llm::CausalLM {
+ public:
+  // `lookup` returns an undefined Tensor for absent optional tensors (the output matrix when the
+  // embedding is tied). `keepalive` holds the mapped files the tensors view.
+  LlamaModel(LlamaConfig config, const TensorLookup& lookup, text::TokenizerPtr tokenizer,
+             std::optional<std::string> chat_template, std::shared_ptr<void> keepalive = {});
+
+  std::string name() const override { return config_.name; }
+  int64_t vocab_size() const override { return config_.vocab; }
+  int64_t context_length() const override { return config_.context; }
+  std::unique_ptr<llm::KvCache> new_cache(int64_t max_tokens) const override;
+  Tensor forward(const std::vector<int32_t>& tokens, llm::KvCache& cache, bool last_only = true) override;
+  Tensor forward_batch(const std::vector<llm::SeqChunk>& chunks) override;
+  text::TokenizerPtr tokenizer() const override { return tokenizer_; }
+  std::optional<std::string> chat_template() const override { return chat_template_; }
+
+  // Allocation-free core: runs `chunks` and writes logits into `logits` (rows: every token of
+  // every chunk when all_rows, else one row per chunk). Buffers are reused between calls.
+  void forward_into(const std::vector<llm::SeqChunk>& chunks, bool all_rows, float* logits);
+  const LlamaConfig& config() const { return config_; }
+  // Bytes of weights streamed per decoded token (for the bandwidth benchmark).
+  int64_t weight_bytes() const;
+
+ private:
+  struct Layer {
+    std::vector<float> attn_norm, ffn_norm;
+    LinearWeight wq, wk, wv, wo, w_gate, w_up, w_down;
+  };
+  void ensure_buffers(int64_t rows);
+
+  LlamaConfig config_;
+  Tensor tok_embd_;
+  std::vector<float> out_norm_;
+  LinearWeight output_;
+  std::vector<Layer> layers_;
+  std::vector<float> inv_freq_;
+  text::TokenizerPtr tokenizer_;
+  std::optional<std::string> chat_template_;
+  std::shared_ptr<void> keepalive_;
+  // scratch (grown, never shrunk)
+  int64_t rows_cap_ = 0;
+  std::vector<float> x_, h_, q_, k_, v_, att_, gate_, up_, cos_, sin_, scores_, last_, scratch_;
+  std::vector<int64_t> pos_;
+};
+
+// Loaders. Errors name the file and what is wrong (missing tensor, wrong architecture, bad shape).
+std::shared_ptr<LlamaModel> load_llama_gguf(const std::string& path);
+std::shared_ptr<LlamaModel> load_llama_hf(const std::string& dir);
+
+}  // namespace forge::models

@@ -1,0 +1,203 @@
+#include "models/llm_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "backend/cpu/gemm.h"
+#include "backend/cpu/half.h"
+#include "core/error.h"
+#include "core/parallel.h"
+#if __has_include("ops/quant.h")
+#include "ops/quant.h"
+#define FORGE_HAVE_QUANT_LINEAR 1
+#endif
+
+namespace forge::models {
+
+LinearWeight make_linear(const Tensor& weight, const Tensor& bias, const std::string& what, bool transposed) {
+  FORGE_CHECK(weight.defined(), "[pretrained] missing weight tensor '{}'", what);
+  FORGE_CHECK(weight.dim() == 2, "[pretrained] weight '{}' must be 2-d, got {}", what, shape_str(weight));
+  LinearWeight w;
+  w.weight = weight;
+  w.transposed = transposed;
+  w.out = transposed ? weight.size(1) : weight.size(0);
+  w.in = transposed ? weight.size(0) : weight.size(1);
+  FORGE_CHECK(!transposed || weight.dtype() == DType::kF32, "[pretrained] transposed weight '{}' must be f32, got {}",
+              what, dtype_name(weight.dtype()));
+  if (!is_quantized(weight.dtype()) && weight.dtype() != DType::kF32) w.weight = weight.to(DType::kF32);
+  if (w.weight.dtype() == DType::kF32) w.weight = w.weight.contiguous();
+  if (bias.defined()) {
+    FORGE_CHECK(bias.dim() == 1 && bias.size(0) == w.out, "[pretrained] bias of '{}' must be [{}], got {}", what,
+                w.out, shape_str(bias));
+    w.bias = bias.to(DType::kF32).contiguous();
+  }
+  return w;
+}
+
+void linear_into(const LinearWeight& w, const float* x, int64_t m, float* y, std::vector<float>& scratch) {
+  (void)scratch;
+  if (w.weight.dtype() == DType::kF32) {
+    const float* wp = w.weight.data<float>();
+    if (w.transposed) {
+      cpu::sgemm(false, false, m, w.out, w.in, 1.0f, x, w.in, wp, w.out, 0.0f, y, w.out);
+    } else {
+      cpu::sgemm(false, true, m, w.out, w.in, 1.0f, x, w.in, wp, w.in, 0.0f, y, w.out);
+    }
+  } else {
+#ifdef FORGE_HAVE_QUANT_LINEAR
+    // TODO(llama): call the raw-pointer kernel once ops/quant exposes one (this copies).
+    Tensor xt = from_vector(std::vector<float>(x, x + m * w.in), {m, w.in});
+    Tensor out = quant_linear(xt, w.weight);
+    std::memcpy(y, out.data<float>(), static_cast<size_t>(m * w.out) * sizeof(float));
+#else
+    // Fallback until the quantized kernels land: dequantize each weight row, f32 dot products.
+    parallel_for(0, w.out, 16, [&](int64_t lo, int64_t hi) {
+      std::vector<float> row(static_cast<size_t>(w.in));
+      for (int64_t n = lo; n < hi; ++n) {
+        embedding_row(w.weight, n, row.data());
+        for (int64_t i = 0; i < m; ++i) {
+          const float* xr = x + i * w.in;
+          float acc = 0.0f;
+          for (int64_t k = 0; k < w.in; ++k) acc += xr[k] * row[static_cast<size_t>(k)];
+          y[i * w.out + n] = acc;
+        }
+      }
+    });
+#endif
+  }
+  if (w.bias.defined()) {
+    const float* b = w.bias.data<float>();
+    for (int64_t i = 0; i < m; ++i) {
+      float* row = y + i * w.out;
+      for (int64_t j = 0; j < w.out; ++j) row[j] += b[j];
+    }
+  }
+}
+
+namespace {
+
+// ggml block layouts (little endian): Q8_0 = {f16 d; i8 q[32]}, Q4_0 = {f16 d; u8 q[16]},
+// Q4_1 = {f16 d; f16 m; u8 q[16]}; 4-bit values: low nibbles are elements 0..15, high 16..31.
+void dequant_row(DType dt, const uint8_t* src, int64_t n, float* out) {
+  switch (dt) {
+    case DType::kQ8_0:
+      for (int64_t b = 0; b < n / 32; ++b, src += 34) {
+        uint16_t h;
+        std::memcpy(&h, src, 2);
+        const float d = cpu::f16_to_float(h);
+        for (int j = 0; j < 32; ++j) out[b * 32 + j] = d * static_cast<float>(static_cast<int8_t>(src[2 + j]));
+      }
+      return;
+    case DType::kQ4_0:
+      for (int64_t b = 0; b < n / 32; ++b, src += 18) {
+        uint16_t h;
+        std::memcpy(&h, src, 2);
+        const float d = cpu::f16_to_float(h);
+        for (int j = 0; j < 16; ++j) {
+          out[b * 32 + j] = d * static_cast<float>((src[2 + j] & 0x0F) - 8);
+          out[b * 32 + j + 16] = d * static_cast<float>((src[2 + j] >> 4) - 8);
+        }
+      }
+      return;
+    case DType::kQ4_1:
+      for (int64_t b = 0; b < n / 32; ++b, src += 20) {
+        uint16_t h, hm;
+        std::memcpy(&h, src, 2);
+        std::memcpy(&hm, src + 2, 2);
+        const float d = cpu::f16_to_float(h), mn = cpu::f16_to_float(hm);
+        for (int j = 0; j < 16; ++j) {
+          out[b * 32 + j] = d * static_cast<float>(src[4 + j] & 0x0F) + mn;
+          out[b * 32 + j + 16] = d * static_cast<float>(src[4 + j] >> 4) + mn;
+        }
+      }
+      return;
+    default:
+      FORGE_CHECK(false, "[pretrained] embedding tables of type {} are not supported", dtype_name(dt));
+  }
+}
+
+}  // namespace
+
+void embedding_row(const Tensor& table, int64_t row, float* out) {
+  const int64_t dim = table.size(1);
+  FORGE_CHECK(row >= 0 && row < table.size(0), "[pretrained] token id {} out of range [0, {})", row, table.size(0));
+  const DType dt = table.dtype();
+  const auto* base = static_cast<const uint8_t*>(table.raw_data());
+  switch (dt) {
+    case DType::kF32:
+      std::memcpy(out, table.data<float>() + row * dim, static_cast<size_t>(dim) * sizeof(float));
+      return;
+    case DType::kF16: {
+      const auto* p = reinterpret_cast<const uint16_t*>(base) + row * dim;
+      for (int64_t j = 0; j < dim; ++j) out[j] = cpu::f16_to_float(p[j]);
+      return;
+    }
+    case DType::kBF16: {
+      const auto* p = reinterpret_cast<const uint16_t*>(base) + row * dim;
+      for (int64_t j = 0; j < dim; ++j) out[j] = cpu::bf16_to_float(p[j]);
+      return;
+    }
+    default:
+      dequant_row(dt, base + nbytes_for(dt, row * dim), dim, out);
+  }
+}
+
+std::vector<float> vector_f32(const Tensor& t, int64_t expected, const std::string& what) {
+  FORGE_CHECK(t.defined(), "[pretrained] missing tensor '{}'", what);
+  FORGE_CHECK(t.numel() == expected, "[pretrained] tensor '{}' must have {} elements, got {}", what, expected,
+              shape_str(t));
+  return t.to(DType::kF32).contiguous().to_vector<float>();
+}
+
+void rms_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, float eps, float* y) {
+  for (int64_t i = 0; i < m; ++i) {
+    const float* xr = x + i * n;
+    float* yr = y + i * n;
+    float ss = 0.0f;
+    for (int64_t j = 0; j < n; ++j) ss += xr[j] * xr[j];
+    const float r = 1.0f / std::sqrt(ss / static_cast<float>(n) + eps);
+    for (int64_t j = 0; j < n; ++j) yr[j] = xr[j] * r * gain[j];
+  }
+}
+
+void layer_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, const float* bias, float eps, float* y) {
+  for (int64_t i = 0; i < m; ++i) {
+    const float* xr = x + i * n;
+    float* yr = y + i * n;
+    float mean = 0.0f;
+    for (int64_t j = 0; j < n; ++j) mean += xr[j];
+    mean /= static_cast<float>(n);
+    float var = 0.0f;
+    for (int64_t j = 0; j < n; ++j) var += (xr[j] - mean) * (xr[j] - mean);
+    const float r = 1.0f / std::sqrt(var / static_cast<float>(n) + eps);
+    for (int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - mean) * r * gain[j] + bias[j];
+  }
+}
+
+void silu_mul(float* a, const float* b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) a[i] = a[i] / (1.0f + std::exp(-a[i])) * b[i];
+}
+
+void gelu_inplace(float* x, int64_t n, bool tanh_approx) {
+  if (tanh_approx) {
+    constexpr float k = 0.7978845608028654f;  // sqrt(2/pi)
+    for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::tanh(k * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+  } else {
+    for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.7071067811865476f));
+  }
+}
+
+void softmax_inplace(float* x, int64_t n) {
+  float mx = x[0];
+  for (int64_t i = 1; i < n; ++i) mx = std::max(mx, x[i]);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+}  // namespace forge::models

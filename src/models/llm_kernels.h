@@ -1,0 +1,46 @@
+#pragma once
+// Inference-only building blocks shared by the pretrained architectures (Llama, GPT-2, BERT):
+// they work on raw row-major f32 buffers owned by the model (no Tensor, no autograd, no
+// allocation), so a decode step reuses the same memory every token.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace forge::models {
+
+// A linear layer's weight [out, in] in any storage Forge can multiply with: f32 (oneDNN sgemm)
+// or a GGUF block-quantized / f16 / bf16 tensor (quantized matvec kernels). `transposed` marks
+// GPT-2 Conv1D weights stored [in, out] (f32 only).
+struct LinearWeight {
+  Tensor weight;
+  Tensor bias;  // optional f32 [out]
+  int64_t in = 0, out = 0;
+  bool transposed = false;
+};
+
+// Builds a LinearWeight, checking that `weight` is 2-d [out, in] (or [in, out] when transposed)
+// and that `bias` (when given) is [out]; `what` names the tensor in errors.
+LinearWeight make_linear(const Tensor& weight, const Tensor& bias, const std::string& what, bool transposed = false);
+
+// y[m, out] = x[m, in] · Wᵀ (+ bias). `scratch` is reused between calls (it only grows).
+void linear_into(const LinearWeight& w, const float* x, int64_t m, float* y, std::vector<float>& scratch);
+
+// Row `row` of an embedding table [rows, dim] (any dtype) as f32 into `out` (dim floats).
+void embedding_row(const Tensor& table, int64_t row, float* out);
+
+// A 1-d f32 copy of a norm weight / bias of any float dtype (checks the length).
+std::vector<float> vector_f32(const Tensor& t, int64_t expected, const std::string& what);
+
+// Row-wise norms over m rows of length n (y may alias x).
+void rms_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, float eps, float* y);
+void layer_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, const float* bias, float eps, float* y);
+// a = silu(a) * b, n elements.
+void silu_mul(float* a, const float* b, int64_t n);
+// GELU, exact (erf) or the tanh approximation GPT-2 uses.
+void gelu_inplace(float* x, int64_t n, bool tanh_approx);
+// Numerically stable softmax of n values in place.
+void softmax_inplace(float* x, int64_t n);
+
+}  // namespace forge::models
