@@ -21,4 +21,11 @@ void register_summary(CLI::App& app);
 // `forge quickstart`: the CNN on Fashion-MNIST in a few minutes (cli/quickstart.cpp).
 void register_quickstart(CLI::App& app);
 
+// `forge serve`: the model server (cli/serve.cpp, src/serve).
+void register_serve(CLI::App& app);
+// `forge keys create|list|revoke|rotate` (cli/keys.cpp).
+void register_keys(CLI::App& app);
+// `forge usage`: the usage ledger for billing (cli/usage.cpp).
+void register_usage(CLI::App& app);
+
 }  // namespace forge::cli

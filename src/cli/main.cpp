@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   forge::cli::register_predict(app);
   forge::cli::register_summary(app);
   forge::cli::register_demo(app);
+  forge::cli::register_serve(app);
+  forge::cli::register_keys(app);
+  forge::cli::register_usage(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -227,6 +227,7 @@ Server::~Server() {
 
 void Server::add_llm(const std::string& name, llm::CausalLMPtr model) {
   FORGE_CHECK(model != nullptr, "[serve] model '{}' is null", name);
+  FORGE_CHECK(model->tokenizer() != nullptr, "[serve] language model '{}' has no tokenizer", name);
   FORGE_CHECK(impl_->llms.count(name) == 0 && impl_->embeddings.count(name) == 0 && impl_->predictors.count(name) == 0,
               "[serve] two models are named '{}'", name);
   auto engine = std::make_unique<LlmEngine>(model, impl_->options.engine);
@@ -235,6 +236,7 @@ void Server::add_llm(const std::string& name, llm::CausalLMPtr model) {
 
 void Server::add_embedding(const std::string& name, llm::EmbeddingModelPtr model) {
   FORGE_CHECK(model != nullptr, "[serve] model '{}' is null", name);
+  FORGE_CHECK(model->tokenizer() != nullptr, "[serve] embedding model '{}' has no tokenizer", name);
   FORGE_CHECK(impl_->llms.count(name) == 0 && impl_->embeddings.count(name) == 0 && impl_->predictors.count(name) == 0,
               "[serve] two models are named '{}'", name);
   EmbeddingEntry e;
