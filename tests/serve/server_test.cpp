@@ -15,6 +15,7 @@
 
 #include "serve/fake_lm.h"
 #include "serve/server.h"
+#include "test_util.h"
 
 namespace forge::serve {
 namespace {
@@ -391,6 +392,38 @@ TEST(Serve, TokenizeMetricsAndAdmin) {
   auto u = s.client().Get("/admin/usage?format=csv", {{"Authorization", "Bearer " + s.admin_key}});
   ASSERT_EQ(u->status, 200);
   EXPECT_EQ(std::count(u->body.begin(), u->body.end(), '\n'), 1 + 3);  // header + 3 chat rows
+}
+
+}  // namespace
+}  // namespace forge::serve
+
+namespace forge::serve {
+namespace {
+
+TEST(Serve, TlsWhenGivenACertificate) {
+  const auto dir = std::filesystem::temp_directory_path() / ("forge-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " + cert +
+                         " -days 1 -subj /CN=localhost >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  ServeOptions o;
+  o.cert_file = cert;
+  o.key_file = key;
+  {
+    TestServer s(o);
+    httplib::SSLClient c("127.0.0.1", s.port);
+    c.enable_server_certificate_verification(false);
+    auto r = c.Post("/v1/chat/completions", {{"Authorization", "Bearer " + s.user_key}}, chat("hi").dump(),
+                    "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_FALSE(s.client().Get("/health"));  // plain HTTP is not spoken
+  }
+  o.key_file = "";
+  EXPECT_THROW_MSG(Server{o}, "TLS needs both --cert and --key");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
