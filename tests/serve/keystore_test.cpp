@@ -1,4 +1,6 @@
 // SQLite key store: secrets only as salted hashes, rotate/revoke, ledger rows, error messages.
+#include "serve/keystore.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -6,7 +8,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "serve/keystore.h"
 #include "serve/limits.h"
 #include "test_util.h"
 

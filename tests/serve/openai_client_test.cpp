@@ -78,8 +78,9 @@ TEST(ServeOpenAI, OfficialClientAgainstForgeServe) {
 
   const std::string script = std::string(FORGE_TEST_DATA_DIR) + "/serve/openai_client_check.py";
   const std::string out = (dir / "py.log").string();
-  const std::string command = std::string(FORGE_TEST_PYTHON) + " " + script + " http://127.0.0.1:" +
-                              std::to_string(port) + "/v1 " + key + " gpt 128 > " + out + " 2>&1";
+  const std::string command = std::string(FORGE_TEST_PYTHON) + " " + script +
+                              " http://127.0.0.1:" + std::to_string(port) + "/v1 " + key + " gpt 128 > " + out +
+                              " 2>&1";
   int rc = std::system(command.c_str());
   EXPECT_EQ(rc, 0) << slurp(out) << "\n(needs the openai package: bash scripts/setup.sh --test)";
 

@@ -1,10 +1,10 @@
 // /v1/predict/{model} with a Forge-trained classifier (iris, trained here in well under a second).
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "serve/server.h"

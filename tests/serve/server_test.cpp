@@ -1,20 +1,21 @@
 // In-process server on a loopback port, driven by httplib's client: auth, limits, ledger, SSE
 // framing, cancellation, over-long prompts, body errors, graceful shutdown.
+#include "serve/server.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <nlohmann/json.hpp>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <future>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "serve/fake_lm.h"
-#include "serve/server.h"
 #include "test_util.h"
 
 namespace forge::serve {
@@ -33,8 +34,8 @@ struct TestServer {
 
   explicit TestServer(ServeOptions o = {}, int64_t context = 256, std::chrono::milliseconds delay = 0ms,
                       bool keys = true) {
-    dir = (std::filesystem::temp_directory_path() / ("forge-serve-test-" + std::to_string(::getpid()) + "-" +
-                                                      std::to_string(counter()++)))
+    dir = (std::filesystem::temp_directory_path() /
+           ("forge-serve-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++)))
               .string();
     std::filesystem::create_directories(dir);
     o.port = 0;
@@ -107,7 +108,7 @@ TEST(Serve, AuthFailures) {
   r = s.post("/v1/chat/completions", chat("hi"), "fk_000000000000_deadbeef");
   EXPECT_EQ(r->status, 401);
   EXPECT_EQ(error_code(r), "invalid_api_key");
-  EXPECT_EQ(r->body.find("deadbeef"), std::string::npos);  // the key is never echoed
+  EXPECT_EQ(r->body.find("deadbeef"), std::string::npos);       // the key is never echoed
   r = s.post("/v1/chat/completions", chat("hi"), s.admin_key);  // no inference scope
   EXPECT_EQ(r->status, 403);
   EXPECT_EQ(error_code(r), "insufficient_scope");
@@ -285,7 +286,8 @@ void stream_and_hang_up(int port, const std::string& key, const json& body) {
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   std::string b = body.dump();
   std::string req = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key +
-                    "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(b.size()) + "\r\n\r\n" + b;
+                    "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(b.size()) + "\r\n\r\n" +
+                    b;
   ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
   char buf[512];
   ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0);
