@@ -430,3 +430,23 @@ TEST(Serve, TlsWhenGivenACertificate) {
 
 }  // namespace
 }  // namespace forge::serve
+
+namespace forge::serve {
+namespace {
+
+TEST(Serve, RequestTimeoutAnswers408) {
+  ServeOptions o;
+  o.request_timeout_s = 0.1;
+  TestServer s(o, 4096, 20ms);
+  auto r = s.post("/v1/completions", {{"model", "fake"}, {"prompt", "?"}, {"max_tokens", 100}}, s.user_key);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+  EXPECT_EQ(error_code(r), "timeout");
+  auto rows = s.server->keystore()->usage({});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].status, 408);
+  EXPECT_GT(rows[0].completion_tokens, 0);
+}
+
+}  // namespace
+}  // namespace forge::serve
