@@ -22,6 +22,10 @@ void register_summary(CLI::App& app);
 void register_quickstart(CLI::App& app);
 // `forge generate RUN_DIR|MODEL_DIR --prompt ...` (cli/generate.cpp).
 void register_generate(CLI::App& app);
+// `forge chat MODEL`: interactive chat with a pretrained checkpoint (cli/chat.cpp).
+void register_chat(CLI::App& app);
+// `forge embed MODEL --text ...`: sentence embeddings as JSON (cli/embed.cpp).
+void register_embed(CLI::App& app);
 
 // `forge serve`: the model server (cli/serve.cpp, src/serve).
 void register_serve(CLI::App& app);

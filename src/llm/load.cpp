@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "models/gpt.h"
+#include "models/pretrained.h"
 
 namespace forge::llm {
 
@@ -15,8 +16,11 @@ std::shared_ptr<CausalLM> load_causal_lm(const std::string& path) {
     const std::string run_model = (fs::path(path) / "model").string();
     if (models::is_gpt_dir(run_model)) return models::load_gpt_dir(run_model);
   }
+  // Pretrained checkpoints: a .gguf file or a Hugging Face directory (models/pretrained.h).
+  if (models::is_pretrained_checkpoint(path)) return models::load_pretrained_lm(path);
   fail("[load_causal_lm] {}: not a language model (expected a Forge GPT model dir with config.json "
-       "\"architecture\": \"forge-gpt\", or a run dir holding one in model/)",
+       "\"architecture\": \"forge-gpt\", a run dir holding one in model/, a .gguf file or a Hugging Face "
+       "directory)",
        path);
 }
 

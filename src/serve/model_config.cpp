@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "models/bert.h"
 #include "models/gpt.h"
-#include "models/llama.h"
+#include "llm/load.h"
 
 namespace forge::serve {
 
@@ -145,15 +145,7 @@ void load_model(Server& server, const ModelSpec& spec) {
   } else if (kind == "embedding") {
     server.add_embedding(spec.name, models::load_bert(spec.path));
   } else if (kind == "llm") {
-    llm::CausalLMPtr model;
-    if (fs::is_regular_file(spec.path)) {
-      model = models::load_llama_gguf(spec.path);
-    } else if (models::is_gpt_dir(spec.path)) {
-      model = models::load_gpt_dir(spec.path);
-    } else {
-      model = models::load_llama_hf(spec.path);
-    }
-    server.add_llm(spec.name, model);
+    server.add_llm(spec.name, llm::load_causal_lm(spec.path));
   } else {
     fail("[serve] model '{}': unknown kind '{}' (llm, embedding, predict)", spec.name, kind);
   }
