@@ -7,9 +7,9 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "llm/load.h"
 #include "models/bert.h"
 #include "models/gpt.h"
-#include "llm/load.h"
 
 namespace forge::serve {
 
@@ -121,7 +121,7 @@ std::string detect_model_kind(const std::string& path) {
     return "llm";
   }
   if (fs::exists(fs::path(path) / "model.json")) return "predict";
-  if (models::is_gpt_dir(path)) return "llm";
+  if (models::is_gpt_dir(path) || models::is_gpt_dir((fs::path(path) / "model").string())) return "llm";
   fs::path config = fs::path(path) / "config.json";
   if (fs::exists(config)) {
     std::ifstream f(config);
