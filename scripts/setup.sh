@@ -22,6 +22,7 @@ packages=(
   python3-sklearn                               # its bundled CSVs: iris, wine, breast-cancer, diabetes, digits
   gnuplot-nox                                   # PNG plots of training runs (loss/metric curves, confusion matrix)
   fortunes fortunes-zh                          # text corpora: topic classification, language models
+  libcpp-httplib-dev libssl-dev libsqlite3-dev  # model server: HTTP(S), key hashing, keys + usage ledger
 )
 test_packages=(python3-venv python3-numpy)
 dev_packages=(python3-torch)

@@ -35,5 +35,11 @@ void register_inspect(CLI::App& app);
 void register_quantize(CLI::App& app);
 // `forge tokenize --tokenizer PATH [--ids] TEXT...` and `forge tokenizer train ...` (cli/tokenize.cpp).
 void register_tokenize(CLI::App& app);
+// `forge serve`: the model server (cli/serve.cpp, src/serve).
+void register_serve(CLI::App& app);
+// `forge keys create|list|revoke|rotate` (cli/keys.cpp).
+void register_keys(CLI::App& app);
+// `forge usage`: the usage ledger for billing (cli/usage.cpp).
+void register_usage(CLI::App& app);
 
 }  // namespace forge::cli

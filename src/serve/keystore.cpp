@@ -1,0 +1,382 @@
+// SQLite implementation of KeyStore (see keystore.h). One connection guarded by a mutex: the
+// server's writes are one small INSERT per request, far below SQLite's WAL throughput.
+#include "serve/keystore.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+
+#include "core/error.h"
+
+namespace forge::serve {
+namespace {
+
+std::string to_hex(const unsigned char* data, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = digits[data[i] >> 4];
+    out[2 * i + 1] = digits[data[i] & 15];
+  }
+  return out;
+}
+
+std::string random_hex(size_t bytes) {
+  std::vector<unsigned char> buf(bytes);
+  FORGE_CHECK(RAND_bytes(buf.data(), static_cast<int>(bytes)) == 1, "[keys] OpenSSL RAND_bytes failed");
+  return to_hex(buf.data(), bytes);
+}
+
+std::vector<unsigned char> salted_hash(const std::string& salt, const std::string& secret) {
+  std::string message = salt + secret;
+  std::vector<unsigned char> digest(EVP_MAX_MD_SIZE);
+  unsigned int length = 0;
+  FORGE_CHECK(EVP_Digest(message.data(), message.size(), digest.data(), &length, EVP_sha256(), nullptr) == 1,
+              "[keys] OpenSSL SHA-256 failed");
+  digest.resize(length);
+  return digest;
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
+
+// Secret layout: "fk_<12 hex public id>_<48 hex random>". The public id finds the row; the whole
+// secret is what is hashed.
+constexpr size_t kPublicIdHex = 12;
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    FORGE_CHECK(sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) == SQLITE_OK, "[keys] SQL error: {} ({})",
+                sqlite3_errmsg(db), sql);
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt& bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind_blob(int i, const std::vector<unsigned char>& v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // True while a row is available.
+  bool step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    FORGE_CHECK(rc == SQLITE_DONE, "[keys] SQL error: {}", sqlite3_errmsg(db_));
+    return false;
+  }
+  int64_t i64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double f64(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::string text(int col) const {
+    const unsigned char* t = sqlite3_column_text(stmt_, col);
+    return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
+  }
+  std::vector<unsigned char> blob(int col) const {
+    const auto* b = static_cast<const unsigned char*>(sqlite3_column_blob(stmt_, col));
+    return b ? std::vector<unsigned char>(b, b + sqlite3_column_bytes(stmt_, col)) : std::vector<unsigned char>();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+constexpr const char* kKeyColumns = "id, public_id, name, scopes, rpm, tpm, monthly_tokens, created_ms, revoked_ms";
+
+ApiKey key_from_row(const Stmt& s) {
+  ApiKey k;
+  k.id = s.i64(0);
+  k.public_id = s.text(1);
+  k.name = s.text(2);
+  std::string scopes = s.text(3);
+  size_t start = 0;
+  while (start < scopes.size()) {
+    size_t comma = scopes.find(',', start);
+    if (comma == std::string::npos) comma = scopes.size();
+    if (comma > start) k.scopes.push_back(scopes.substr(start, comma - start));
+    start = comma + 1;
+  }
+  k.rpm = s.i64(4);
+  k.tpm = s.i64(5);
+  k.monthly_tokens = s.i64(6);
+  k.created_ms = s.i64(7);
+  k.revoked_ms = s.i64(8);
+  return k;
+}
+
+class SqliteKeyStore final : public KeyStore {
+ public:
+  explicit SqliteKeyStore(const std::string& path) : path_(path) {
+    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+      std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      fail("[keys] cannot open key store '{}': {}", path, msg);
+    }
+    sqlite3_busy_timeout(db_, 5000);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
+    exec(
+        "CREATE TABLE IF NOT EXISTS api_keys (id INTEGER PRIMARY KEY AUTOINCREMENT, public_id TEXT UNIQUE NOT NULL, "
+        "name TEXT NOT NULL, scopes TEXT NOT NULL, salt TEXT NOT NULL, hash BLOB NOT NULL, rpm INTEGER NOT NULL, "
+        "tpm INTEGER NOT NULL, monthly_tokens INTEGER NOT NULL, created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT "
+        "NULL DEFAULT 0)");
+    exec(
+        "CREATE TABLE IF NOT EXISTS usage (id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL, key_id "
+        "INTEGER NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, "
+        "completion_tokens INTEGER NOT NULL, latency_ms REAL NOT NULL, status INTEGER NOT NULL)");
+    exec("CREATE INDEX IF NOT EXISTS usage_key_time ON usage (key_id, time_ms)");
+  }
+  ~SqliteKeyStore() override { sqlite3_close(db_); }
+
+  std::pair<ApiKey, std::string> create_key(const NewKey& spec) override {
+    FORGE_CHECK(!spec.name.empty(), "[keys] a key needs a name");
+    FORGE_CHECK(spec.rpm >= 0 && spec.tpm >= 0 && spec.monthly_tokens >= 0,
+                "[keys] limits must be >= 0 (0 = unlimited), got rpm={} tpm={} monthly_tokens={}", spec.rpm, spec.tpm,
+                spec.monthly_tokens);
+    std::lock_guard lock(mu_);
+    FORGE_CHECK(!find_locked(spec.name), "[keys] a key named '{}' already exists", spec.name);
+    auto [public_id, secret] = new_secret();
+    std::string salt = random_hex(16);
+    Stmt s(db_,
+           "INSERT INTO api_keys (public_id, name, scopes, salt, hash, rpm, tpm, monthly_tokens, created_ms) VALUES "
+           "(?,?,?,?,?,?,?,?,?)");
+    s.bind(1, public_id).bind(2, spec.name).bind(3, join(spec.scopes)).bind(4, salt);
+    s.bind_blob(5, salted_hash(salt, secret)).bind(6, spec.rpm).bind(7, spec.tpm).bind(8, spec.monthly_tokens);
+    s.bind(9, now_ms());
+    s.step();
+    return {*find_locked(std::to_string(sqlite3_last_insert_rowid(db_))), secret};
+  }
+
+  std::vector<ApiKey> list_keys() const override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, fmt::format("SELECT {} FROM api_keys ORDER BY id", kKeyColumns).c_str());
+    std::vector<ApiKey> out;
+    while (s.step()) out.push_back(key_from_row(s));
+    return out;
+  }
+
+  std::optional<ApiKey> find_key(const std::string& id_or_name) const override {
+    std::lock_guard lock(mu_);
+    return find_locked(id_or_name);
+  }
+
+  ApiKey revoke_key(const std::string& id_or_name) override {
+    std::lock_guard lock(mu_);
+    auto k = find_locked(id_or_name);
+    FORGE_CHECK(k.has_value(), "[keys] no key '{}'", id_or_name);
+    if (k->revoked_ms == 0) {
+      Stmt s(db_, "UPDATE api_keys SET revoked_ms = ? WHERE id = ?");
+      s.bind(1, now_ms()).bind(2, k->id).step();
+    }
+    return *find_locked(std::to_string(k->id));
+  }
+
+  std::pair<ApiKey, std::string> rotate_key(const std::string& id_or_name) override {
+    std::lock_guard lock(mu_);
+    auto k = find_locked(id_or_name);
+    FORGE_CHECK(k.has_value(), "[keys] no key '{}'", id_or_name);
+    FORGE_CHECK(k->revoked_ms == 0, "[keys] key '{}' is revoked; create a new one", k->name);
+    auto [public_id, secret] = new_secret();
+    std::string salt = random_hex(16);
+    Stmt s(db_, "UPDATE api_keys SET public_id = ?, salt = ?, hash = ? WHERE id = ?");
+    s.bind(1, public_id).bind(2, salt).bind_blob(3, salted_hash(salt, secret)).bind(4, k->id).step();
+    return {*find_locked(std::to_string(k->id)), secret};
+  }
+
+  std::optional<ApiKey> authenticate(const std::string& secret) const override {
+    // "fk_" + public id + "_" + random part.
+    if (secret.size() < 3 + kPublicIdHex + 2 || secret.compare(0, 3, "fk_") != 0 || secret[3 + kPublicIdHex] != '_') {
+      return std::nullopt;
+    }
+    std::string public_id = secret.substr(0, 3 + kPublicIdHex);
+    std::lock_guard lock(mu_);
+    Stmt s(db_, fmt::format("SELECT {}, salt, hash FROM api_keys WHERE public_id = ?", kKeyColumns).c_str());
+    s.bind(1, public_id);
+    if (!s.step()) return std::nullopt;
+    ApiKey k = key_from_row(s);
+    std::vector<unsigned char> want = s.blob(10);
+    std::vector<unsigned char> got = salted_hash(s.text(9), secret);
+    if (want.size() != got.size() || CRYPTO_memcmp(want.data(), got.data(), got.size()) != 0) return std::nullopt;
+    if (k.revoked_ms != 0) return std::nullopt;
+    return k;
+  }
+
+  void record_usage(const UsageRow& row) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_,
+           "INSERT INTO usage (time_ms, key_id, model, endpoint, prompt_tokens, completion_tokens, latency_ms, status) "
+           "VALUES (?,?,?,?,?,?,?,?)");
+    s.bind(1, row.time_ms).bind(2, row.key_id).bind(3, row.model).bind(4, row.endpoint);
+    s.bind(5, row.prompt_tokens).bind(6, row.completion_tokens).bind(7, row.latency_ms).bind(8, int64_t{row.status});
+    s.step();
+  }
+
+  std::vector<UsageRow> usage(const UsageFilter& filter) const override {
+    std::lock_guard lock(mu_);
+    std::string sql =
+        "SELECT time_ms, key_id, model, endpoint, prompt_tokens, completion_tokens, latency_ms, status FROM usage "
+        "WHERE time_ms >= ?";
+    if (filter.key_id) sql += " AND key_id = ?";
+    sql += " ORDER BY id";
+    Stmt s(db_, sql.c_str());
+    s.bind(1, filter.since_ms);
+    if (filter.key_id) s.bind(2, *filter.key_id);
+    std::vector<UsageRow> out;
+    while (s.step()) {
+      UsageRow r;
+      r.time_ms = s.i64(0);
+      r.key_id = s.i64(1);
+      r.model = s.text(2);
+      r.endpoint = s.text(3);
+      r.prompt_tokens = s.i64(4);
+      r.completion_tokens = s.i64(5);
+      r.latency_ms = s.f64(6);
+      r.status = static_cast<int>(s.i64(7));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  int64_t tokens_used(int64_t key_id, int64_t since_ms) const override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_,
+           "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage WHERE key_id = ? AND time_ms >= ?");
+    s.bind(1, key_id).bind(2, since_ms);
+    return s.step() ? s.i64(0) : 0;
+  }
+
+  int64_t usage_rows() const override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "SELECT COUNT(*) FROM usage");
+    return s.step() ? s.i64(0) : 0;
+  }
+
+ private:
+  void exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      fail("[keys] key store '{}': {} ({})", path_, msg, sql);
+    }
+  }
+
+  std::pair<std::string, std::string> new_secret() {
+    std::string public_id = "fk_" + random_hex(kPublicIdHex / 2);
+    return {public_id, public_id + "_" + random_hex(24)};
+  }
+
+  std::optional<ApiKey> find_locked(const std::string& id_or_name) const {
+    bool numeric = !id_or_name.empty() && id_or_name.find_first_not_of("0123456789") == std::string::npos;
+    Stmt s(db_, fmt::format("SELECT {} FROM api_keys WHERE {}", kKeyColumns,
+                            numeric ? "id = ?" : "public_id = ? OR name = ?")
+                    .c_str());
+    if (numeric) {
+      s.bind(1, static_cast<int64_t>(std::stoll(id_or_name)));
+    } else {
+      s.bind(1, id_or_name).bind(2, id_or_name);
+    }
+    if (!s.step()) return std::nullopt;
+    return key_from_row(s);
+  }
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  mutable std::mutex mu_;
+};
+
+}  // namespace
+
+bool ApiKey::has_scope(const std::string& scope) const {
+  for (const auto& s : scopes) {
+    if (s == scope) return true;
+  }
+  return false;
+}
+
+std::unique_ptr<KeyStore> open_sqlite_keystore(const std::string& path) {
+  return std::make_unique<SqliteKeyStore>(path);
+}
+
+std::vector<std::string> parse_scopes(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string s = text.substr(start, comma - start);
+    while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    if (!s.empty()) {
+      FORGE_CHECK(s == kScopeInference || s == kScopeMetrics || s == kScopeAdmin,
+                  "[keys] unknown scope '{}' (known: inference, metrics, admin)", s);
+      out.push_back(s);
+    }
+    start = comma + 1;
+  }
+  FORGE_CHECK(!out.empty(), "[keys] --scopes is empty (known: inference, metrics, admin)");
+  return out;
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t month_start_ms(int64_t t_ms) {
+  std::time_t t = static_cast<std::time_t>(t_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  tm.tm_mday = 1;
+  tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+int64_t parse_since(const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    return static_cast<int64_t>(std::stoll(text)) * 1000;
+  }
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (end == nullptr || *end != '\0') {
+    tm = std::tm{};
+    end = strptime(text.c_str(), "%Y-%m-%d", &tm);
+  }
+  FORGE_CHECK(end != nullptr && *end == '\0',
+              "[usage] --since '{}' is not a date (2024-05-01, 2024-05-01T12:00:00 UTC, or unix seconds)", text);
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+std::string format_time_ms(int64_t t_ms) {
+  std::time_t t = static_cast<std::time_t>(t_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03d}Z", buf, static_cast<int>(t_ms % 1000));
+}
+
+}  // namespace forge::serve

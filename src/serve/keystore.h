@@ -1,0 +1,94 @@
+#pragma once
+// API keys and the usage ledger of `forge serve`. KeyStore is the interface (a PostgreSQL store
+// for several servers sharing keys can implement it later); SqliteKeyStore, one SQLite file in
+// WAL mode, is the embedded default. Secrets are shown once (create/rotate return them) and
+// stored only as SHA-256(salt || secret) with a random per-key salt; lookups go through the
+// public key id embedded in the secret and compare hashes in constant time. Nothing here logs
+// a secret.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace forge::serve {
+
+// Scopes a key can hold. "inference" covers chat/completions/embeddings/tokenize/predict,
+// "metrics" GET /metrics, "admin" the key and usage endpoints.
+inline constexpr const char* kScopeInference = "inference";
+inline constexpr const char* kScopeMetrics = "metrics";
+inline constexpr const char* kScopeAdmin = "admin";
+
+struct ApiKey {
+  int64_t id = 0;
+  std::string public_id;  // "fk_" + 12 hex chars; the first part of the secret, safe to show
+  std::string name;
+  std::vector<std::string> scopes;  // kScope*
+  int64_t rpm = 0;                  // requests per minute, 0 = unlimited
+  int64_t tpm = 0;                  // tokens (prompt + completion) per minute, 0 = unlimited
+  int64_t monthly_tokens = 0;       // tokens per calendar month (UTC), 0 = unlimited
+  int64_t created_ms = 0;           // unix milliseconds
+  int64_t revoked_ms = 0;           // 0 = active
+  bool has_scope(const std::string& scope) const;
+};
+
+struct NewKey {
+  std::string name;
+  std::vector<std::string> scopes{kScopeInference};
+  int64_t rpm = 0, tpm = 0, monthly_tokens = 0;
+};
+
+// One row of the usage ledger: one per answered request.
+struct UsageRow {
+  int64_t time_ms = 0;  // unix milliseconds when the request finished
+  int64_t key_id = 0;   // 0 = no key (auth disabled or rejected before a key was known)
+  std::string model, endpoint;
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+  double latency_ms = 0;
+  int status = 200;
+};
+
+struct UsageFilter {
+  std::optional<int64_t> key_id;
+  int64_t since_ms = 0;  // rows with time_ms >= since_ms
+};
+
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+  // Creates a key; returns it and its secret (the only time the secret exists in clear).
+  virtual std::pair<ApiKey, std::string> create_key(const NewKey& spec) = 0;
+  virtual std::vector<ApiKey> list_keys() const = 0;
+  // By numeric id, public id or name; nullopt when absent.
+  virtual std::optional<ApiKey> find_key(const std::string& id_or_name) const = 0;
+  // Revokes (keeps the row for the ledger). Throws when absent.
+  virtual ApiKey revoke_key(const std::string& id_or_name) = 0;
+  // New secret (and public id) for the same key; the old secret stops working. Throws when absent.
+  virtual std::pair<ApiKey, std::string> rotate_key(const std::string& id_or_name) = 0;
+  // The active key whose secret this is; nullopt for unknown, malformed or revoked secrets.
+  virtual std::optional<ApiKey> authenticate(const std::string& secret) const = 0;
+  // Appends a ledger row durably (committed before it returns).
+  virtual void record_usage(const UsageRow& row) = 0;
+  virtual std::vector<UsageRow> usage(const UsageFilter& filter) const = 0;
+  // Prompt + completion tokens of a key since `since_ms` (monthly quotas).
+  virtual int64_t tokens_used(int64_t key_id, int64_t since_ms) const = 0;
+  virtual int64_t usage_rows() const = 0;
+};
+
+// Opens (creating when needed) a SQLite key store at `path` (WAL mode, synchronous=NORMAL: a
+// committed row survives kill -9 of the server).
+std::unique_ptr<KeyStore> open_sqlite_keystore(const std::string& path);
+
+// ---- helpers shared by the CLI and the server
+
+// Splits "a,b" into scopes and checks each is known.
+std::vector<std::string> parse_scopes(const std::string& text);
+// Unix milliseconds now, and of the first instant of the current UTC month.
+int64_t now_ms();
+int64_t month_start_ms(int64_t t_ms);
+// "2024-05-01", "2024-05-01T12:00:00" (UTC) or a unix-seconds number -> unix milliseconds.
+int64_t parse_since(const std::string& text);
+// "2024-05-01T12:00:00.123Z".
+std::string format_time_ms(int64_t t_ms);
+
+}  // namespace forge::serve

@@ -1,0 +1,68 @@
+#pragma once
+// `forge serve`: an HTTP/1.1 (optionally TLS) server with OpenAI-compatible endpoints over named
+// models, API keys with scopes and limits, a usage ledger and Prometheus metrics. Handlers only
+// validate, authorize and enqueue; each language model has its own LlmEngine (engine.h).
+//
+//   serve::Server server(options);
+//   server.add_llm("smol", llm::load_causal_lm("models/smollm2"));
+//   server.bind();       // the port (options.port 0 = any free port)
+//   server.run();        // blocks until stop() (e.g. from a SIGTERM handler thread)
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "llm/causal_lm.h"
+#include "llm/embedding_model.h"
+#include "serve/engine.h"
+#include "serve/keystore.h"
+#include "serve/metrics.h"
+
+namespace forge::serve {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;                   // 0 = any free port (see Server::bind)
+  std::string cert_file, key_file;   // TLS (PEM) when both are set
+  std::string keys_db;               // SQLite key store; "" = no keys (every request allowed, no ledger)
+  bool metrics_require_key = false;  // GET /metrics needs a key with the "metrics" scope
+  int http_threads = 64;             // connections served at once (a streaming request holds one)
+  EngineOptions engine{};            // per language model
+  double request_timeout_s = 600;    // generation deadline per request
+  size_t max_body_bytes = 8 << 20;   // larger bodies get 413
+  int keep_alive_timeout_s = 5;
+  double drain_timeout_s = 30;  // on stop(): time in-flight requests get before being cancelled
+};
+
+class Server {
+ public:
+  explicit Server(ServeOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Models, by the name clients pass as "model".
+  void add_llm(const std::string& name, llm::CausalLMPtr model);
+  void add_embedding(const std::string& name, llm::EmbeddingModelPtr model);
+  void add_predictor(const std::string& name, const std::string& model_dir);  // a Forge-trained model dir
+  std::vector<std::string> model_names() const;
+
+  // Binds the listening socket; returns the port.
+  int bind();
+  // Serves until stop(); then drains in-flight requests, stops the engines and closes the ledger.
+  void run();
+  // Graceful shutdown; safe from any thread, idempotent. Returns at once; run() returns when done.
+  void stop();
+  bool stopping() const;
+
+  KeyStore* keystore() const;  // null when options.keys_db is ""
+  Metrics& metrics() const;
+  const ServeOptions& options() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace forge::serve
