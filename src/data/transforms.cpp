@@ -117,6 +117,25 @@ void register_transform(const std::string& type, std::function<TransformPtr(cons
   registry()[type] = std::move(factory);
 }
 
+namespace {
+
+// x with column cols[k] replaced by low + (v - shift[k]) * mul[k] (the fitted scalers).
+Tensor affine_columns(const Tensor& x, const std::vector<int64_t>& cols, const std::vector<double>& shift,
+                      const std::vector<double>& mul, double low) {
+  Tensor out = x.clone();
+  float* p = out.data<float>();
+  const int64_t n = x.size(0), f = x.size(1);
+  for (int64_t i = 0; i < n; ++i) {
+    for (size_t k = 0; k < cols.size(); ++k) {
+      float& v = p[i * f + cols[k]];
+      v = static_cast<float>(low + (v - shift[k]) * mul[k]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------- StandardScaler
 
 void StandardScaler::do_fit(const Tensor& x) {
@@ -148,17 +167,9 @@ void StandardScaler::do_fit(const Tensor& x) {
 
 Tensor StandardScaler::do_transform(const Tensor& x) const {
   check_features(x, num_features_, type());
-  const auto cols = resolve_columns(columns_, num_features_, type());
-  Tensor out = x.clone();
-  float* p = out.data<float>();
-  const int64_t n = x.size(0), f = x.size(1);
-  for (int64_t i = 0; i < n; ++i) {
-    for (size_t k = 0; k < cols.size(); ++k) {
-      float& v = p[i * f + cols[k]];
-      v = static_cast<float>((v - mean_[k]) / scale_[k]);
-    }
-  }
-  return out;
+  std::vector<double> inv(scale_.size());
+  for (size_t k = 0; k < scale_.size(); ++k) inv[k] = 1.0 / scale_[k];
+  return affine_columns(x, resolve_columns(columns_, num_features_, type()), mean_, inv, 0.0);
 }
 
 json StandardScaler::to_json() const {
@@ -206,17 +217,7 @@ void MinMaxScaler::do_fit(const Tensor& x) {
 
 Tensor MinMaxScaler::do_transform(const Tensor& x) const {
   check_features(x, num_features_, type());
-  const auto cols = resolve_columns(columns_, num_features_, type());
-  Tensor out = x.clone();
-  float* p = out.data<float>();
-  const int64_t n = x.size(0), f = x.size(1);
-  for (int64_t i = 0; i < n; ++i) {
-    for (size_t k = 0; k < cols.size(); ++k) {
-      float& v = p[i * f + cols[k]];
-      v = static_cast<float>(low_ + (v - min_[k]) * scale_[k]);
-    }
-  }
-  return out;
+  return affine_columns(x, resolve_columns(columns_, num_features_, type()), min_, scale_, low_);
 }
 
 json MinMaxScaler::to_json() const {

@@ -260,7 +260,7 @@ ModulePtr build_layer(const json& spec, std::optional<size_t> index) {
   const std::string prefix =
       index ? fmt::format("[layers] layer {} ({}): ", *index, type) : fmt::format("[layer] {}: ", type);
   for (const auto& [key, value] : spec.items()) {
-    if (key == "type" || key == "name") continue;
+    if (key == "type" || key == "name" || key == "inputs") continue;  // "inputs": graph models (nn/functional.h)
     const auto& allowed = it->second.arguments;
     FORGE_CHECK(std::find(allowed.begin(), allowed.end(), key) != allowed.end(),
                 "{}unknown argument '{}'; valid arguments: {}", prefix, key, join(allowed));

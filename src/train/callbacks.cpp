@@ -69,6 +69,16 @@ bool Monitor::improved(const std::map<std::string, double>& logs) {
   return better;
 }
 
+nlohmann::json Monitor::state() const {
+  const bool none = std::isinf(best_);
+  return {{"best", none ? json(nullptr) : json(best_)}};
+}
+
+void Monitor::load_state(const nlohmann::json& state) {
+  const json& b = state.at("best");
+  best_ = b.is_null() ? (maximize_ ? -INFINITY : INFINITY) : b.get<double>();
+}
+
 // ---- EarlyStopping
 
 EarlyStopping::EarlyStopping(std::string monitor, int64_t patience, double min_delta, std::string mode,
@@ -103,6 +113,18 @@ void EarlyStopping::on_epoch_end(Model& model, int64_t epoch, std::map<std::stri
     stopped_epoch_ = epoch;
     model.stop_training();
   }
+}
+
+nlohmann::json EarlyStopping::state() const {
+  return {{"wait", wait_}, {"best_epoch", best_epoch_}, {"monitor", monitor_.state()}};
+}
+
+void EarlyStopping::load_state(const nlohmann::json& state, const NamedTensors& tensors) {
+  monitor_.load_state(state.at("monitor"));
+  wait_ = state.at("wait").get<int64_t>();
+  best_epoch_ = state.at("best_epoch").get<int64_t>();
+  best_state_.clear();
+  for (const auto& t : tensors) best_state_.push_back({t.name, t.tensor.clone()});
 }
 
 void EarlyStopping::on_train_end(Model& model) {
@@ -148,6 +170,16 @@ void ReduceLROnPlateau::on_epoch_end(Model& model, int64_t, std::map<std::string
     wait_ = 0;
     cooldown_left_ = cooldown_;
   }
+}
+
+nlohmann::json ReduceLROnPlateau::state() const {
+  return {{"wait", wait_}, {"cooldown_left", cooldown_left_}, {"monitor", monitor_.state()}};
+}
+
+void ReduceLROnPlateau::load_state(const nlohmann::json& state, const NamedTensors&) {
+  monitor_.load_state(state.at("monitor"));
+  wait_ = state.at("wait").get<int64_t>();
+  cooldown_left_ = state.at("cooldown_left").get<int64_t>();
 }
 
 // ---- LearningRateScheduler

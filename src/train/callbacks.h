@@ -28,6 +28,9 @@ class Monitor {
   double best() const { return best_; }
   const std::string& name() const { return monitor_; }
   double value(const std::map<std::string, double>& logs);  // the monitored value
+  // Best value so far (null before the first) for checkpoints.
+  nlohmann::json state() const;
+  void load_state(const nlohmann::json& state);
 
  private:
   std::string monitor_;
@@ -48,6 +51,10 @@ class EarlyStopping : public Callback {
   void on_train_end(Model& model) override;
   int64_t stopped_epoch() const { return stopped_epoch_; }  // -1 when it did not stop training
   int64_t best_epoch() const { return best_epoch_; }
+  std::string state_name() const override { return "EarlyStopping"; }
+  nlohmann::json state() const override;  // wait, best epoch, best value
+  NamedTensors state_tensors() const override { return best_state_; }  // best weights (restore_best_weights)
+  void load_state(const nlohmann::json& state, const NamedTensors& tensors) override;
 
  private:
   Monitor monitor_, initial_;
@@ -66,6 +73,9 @@ class ModelCheckpoint : public Callback {
   void on_train_begin(Model& model) override;
   void on_epoch_end(Model& model, int64_t epoch, std::map<std::string, double>& logs) override;
   const std::string& dir() const { return dir_; }
+  std::string state_name() const override { return "ModelCheckpoint"; }
+  nlohmann::json state() const override { return {{"monitor", monitor_.state()}}; }
+  void load_state(const nlohmann::json& state, const NamedTensors&) override { monitor_.load_state(state.at("monitor")); }
 
  private:
   std::string dir_;
@@ -81,6 +91,9 @@ class ReduceLROnPlateau : public Callback {
   ReduceLROnPlateau(std::string monitor = "val_loss", double factor = 0.1, int64_t patience = 10, double min_lr = 0,
                     double min_delta = 1e-4, std::string mode = "auto", int64_t cooldown = 0);
   void on_epoch_end(Model& model, int64_t epoch, std::map<std::string, double>& logs) override;
+  std::string state_name() const override { return "ReduceLROnPlateau"; }
+  nlohmann::json state() const override;  // wait, cooldown left, best value (the LR is in the optimizer state)
+  void load_state(const nlohmann::json& state, const NamedTensors& tensors) override;
 
  private:
   Monitor monitor_;

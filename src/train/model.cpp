@@ -10,10 +10,12 @@
 #include "core/error.h"
 #include "data/dataloader.h"
 #include "nn/factory.h"
+#include "nn/functional.h"
 #include "ops/elementwise.h"
 #include "ops/index.h"
 #include "ops/reduce.h"
 #include "optim/clip.h"
+#include "train/callback_state.h"
 #include "train/callbacks.h"
 #include "train/compile.h"
 
@@ -62,21 +64,6 @@ std::string thousands(int64_t n) {
   return out;
 }
 
-std::string snake(const std::string& type) {
-  std::string out;
-  for (size_t i = 0; i < type.size(); ++i) {
-    const char c = type[i];
-    if (std::isupper(static_cast<unsigned char>(c))) {
-      const bool prev_lower = i > 0 && std::islower(static_cast<unsigned char>(type[i - 1]));
-      const bool next_lower = i + 1 < type.size() && std::islower(static_cast<unsigned char>(type[i + 1]));
-      if (i > 0 && (prev_lower || (next_lower && std::isupper(static_cast<unsigned char>(type[i - 1]))))) out += '_';
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -114,7 +101,12 @@ void Model::build_network() {
 }
 
 Model Model::from_config(const nlohmann::json& layers, Shape input_shape) {
-  Model model(nn::make_sequential(layers), std::move(input_shape));
+  std::shared_ptr<nn::Module> net;
+  if (nn::is_graph_spec(layers))
+    net = nn::make_functional(layers, input_shape);
+  else
+    net = nn::make_sequential(layers);
+  Model model(std::move(net), std::move(input_shape));
   model.layer_specs_ = layers;
   return model;
 }
@@ -213,6 +205,14 @@ History Model::fit(const DatasetPtr& train, const FitOptions& options) {
   nan_message_.clear();
   network_->train(true);
   for (auto& cb : callbacks) cb->on_train_begin(*this);
+  active_callbacks_ = callbacks;
+  struct ClearActive {
+    std::vector<CallbackPtr>& v;
+    ~ClearActive() { v.clear(); }
+  } clear_active{active_callbacks_};
+  restore_callback_states(callbacks, pending_callback_state_, pending_callback_tensors_);
+  pending_callback_state_ = nullptr;
+  pending_callback_tensors_.clear();
 
   const NamedTensors params = optimizer_->params();
   for (int64_t epoch = options.initial_epoch; epoch < options.epochs && !stop_training_; ++epoch) {
@@ -324,7 +324,7 @@ Tensor Model::predict(const Tensor& x, int64_t batch_size) {
 
 std::string Model::summary() const {
   struct Row {
-    std::string name, shape, params;
+    std::string name, shape, params, connected;
   };
   std::vector<Row> rows;
   int64_t trainable = network_->num_parameters();
@@ -342,19 +342,32 @@ std::string Model::summary() const {
           layer_specs_[i]["name"].is_string()) {
         name = layer_specs_[i]["name"].get<std::string>();
       } else {
-        const std::string base = snake(layer->name());
+        const std::string base = nn::snake_case(layer->name());
         const int k = counts[base]++;
         name = k == 0 ? base : base + "_" + std::to_string(k);
       }
       int64_t params = layer->num_parameters();
       for (const auto& b : layer->named_buffers())
         if (b.tensor.dtype() == DType::kF32 || b.tensor.dtype() == DType::kF64) params += b.tensor.numel();
-      rows.push_back({name + " (" + layer->name() + ")", batch_shape_str(s), thousands(params)});
+      rows.push_back({name + " (" + layer->name() + ")", batch_shape_str(s), thousands(params), ""});
+    }
+  } else if (auto* graph = dynamic_cast<const nn::Functional*>(network_.get())) {
+    for (const auto& node : graph->nodes()) {
+      int64_t params = 0;
+      if (node->layer) {
+        params = node->layer->num_parameters();
+        for (const auto& b : node->layer->named_buffers())
+          if (b.tensor.dtype() == DType::kF32 || b.tensor.dtype() == DType::kF64) params += b.tensor.numel();
+      }
+      std::string connected;
+      for (const auto& in : node->inputs) connected += (connected.empty() ? "" : ", ") + in->name;
+      rows.push_back({node->name + " (" + node->type + ")", batch_shape_str(node->shape), thousands(params),
+                      connected.empty() ? "-" : connected});
     }
   } else {
     s = network_->output_shape(s);
-    rows.push_back({snake(network_->name()) + " (" + network_->name() + ")", batch_shape_str(s),
-                    thousands(trainable + non_trainable)});
+    rows.push_back({nn::snake_case(network_->name()) + " (" + network_->name() + ")", batch_shape_str(s),
+                    thousands(trainable + non_trainable), ""});
   }
   size_t w0 = std::string("Layer (type)").size(), w1 = std::string("Output Shape").size(),
          w2 = std::string("Param #").size();
@@ -365,13 +378,26 @@ std::string Model::summary() const {
   }
   w0 += 4;
   w1 += 4;
-  const size_t width = w0 + w1 + w2;
-  std::string out = fmt::format("Model: \"{}\"\n", snake(network_->name()));
+  // Graph models add Keras' "Connected to" column.
+  const bool graph = std::any_of(rows.begin(), rows.end(), [](const Row& r) { return !r.connected.empty(); });
+  size_t w3 = 0;
+  if (graph) {
+    w3 = std::string("Connected to").size();
+    for (const auto& r : rows) w3 = std::max(w3, r.connected.size());
+    w3 += 4;
+  }
+  const size_t width = w0 + w1 + w2 + w3;
+  auto line = [&](const std::string& a, const std::string& b, const std::string& c, const std::string& d) {
+    std::string l = fmt::format("{:<{}}{:<{}}{:>{}}", a, w0, b, w1, c, w2);
+    if (graph) l += fmt::format("    {}", d);
+    return l + "\n";
+  };
+  std::string out = fmt::format("Model: \"{}\"\n", nn::snake_case(network_->name()));
   out += std::string(width, '_') + "\n";
-  out += fmt::format("{:<{}}{:<{}}{:>{}}\n", "Layer (type)", w0, "Output Shape", w1, "Param #", w2);
+  out += line("Layer (type)", "Output Shape", "Param #", "Connected to");
   out += std::string(width, '=') + "\n";
   for (size_t i = 0; i < rows.size(); ++i) {
-    out += fmt::format("{:<{}}{:<{}}{:>{}}\n", rows[i].name, w0, rows[i].shape, w1, rows[i].params, w2);
+    out += line(rows[i].name, rows[i].shape, rows[i].params, rows[i].connected);
     out += std::string(width, i + 1 == rows.size() ? '=' : '_') + "\n";
   }
   out += fmt::format("Total params: {}\n", thousands(trainable + non_trainable));

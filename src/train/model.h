@@ -44,6 +44,15 @@ class Callback {
   virtual void on_epoch_begin(Model& model, int64_t epoch) {}
   virtual void on_epoch_end(Model& model, int64_t epoch, std::map<std::string, double>& logs) {}
   virtual void on_batch_end(Model& model, int64_t step, const std::map<std::string, double>& logs) {}
+
+  // Resumable state, saved in checkpoints written during fit() and restored by fit() after
+  // on_train_begin when the model was loaded from a checkpoint (so EarlyStopping's patience
+  // counter, ReduceLROnPlateau's wait/cooldown and the best values survive --resume).
+  // state_name() "" means stateless; tensors (e.g. best weights) go to callbacks.safetensors.
+  virtual std::string state_name() const { return ""; }
+  virtual nlohmann::json state() const { return nullptr; }
+  virtual NamedTensors state_tensors() const { return {}; }
+  virtual void load_state(const nlohmann::json& state, const NamedTensors& tensors) {}
 };
 using CallbackPtr = std::shared_ptr<Callback>;
 
@@ -116,11 +125,14 @@ class Model {
   // "[load_model] DIR: ..." naming the missing or corrupt file.
   static Model load(const std::string& dir);
   // Checkpoint directory: the model directory files plus optimizer.safetensors (optimizer
-  // state) and checkpoint.json (next_epoch, history, the modules' generator states). Crash-safe
-  // like save(). The model must be compiled.
+  // state), checkpoint.json (next_epoch, history, the modules' generator states, the running
+  // fit()'s callback states) and callbacks.safetensors when a callback keeps tensors.
+  // Crash-safe like save(). The model must be compiled.
   void save_checkpoint(const std::string& dir, int64_t next_epoch, const History& history) const;
   // Restores weights, optimizer state and generator states; returns next_epoch (pass it as
-  // FitOptions::initial_epoch) and fills *history when given. The model must be compiled.
+  // FitOptions::initial_epoch) and fills *history when given. Callback states are kept and
+  // handed to the matching callbacks (same state_name, in order) by the next fit(). The model
+  // must be compiled.
   int64_t load_checkpoint(const std::string& dir, History* history);
   // The step/epoch where fit() stopped for a NaN loss ("" when it did not).
   const std::string& nan_message() const { return nan_message_; }
@@ -147,6 +159,11 @@ class Model {
   std::vector<std::unique_ptr<metrics::Metric>> metrics_;
   std::string nan_message_;
   History history_;
+  // Callbacks of the running fit() (their states go into checkpoints), and callback states read
+  // by load_checkpoint() waiting for the next fit().
+  std::vector<CallbackPtr> active_callbacks_;
+  nlohmann::json pending_callback_state_;
+  NamedTensors pending_callback_tensors_;
 
  private:
   std::shared_ptr<nn::Module> network_;

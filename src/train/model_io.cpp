@@ -15,6 +15,7 @@
 #include "formats/safetensors.h"
 #include "optim/state.h"
 #include "train/model.h"
+#include "train/callback_state.h"
 
 namespace forge::train {
 namespace {
@@ -256,7 +257,18 @@ void Model::save_checkpoint(const std::string& dir, int64_t next_epoch, const Hi
       gens[path.empty() ? "." : path] = {
           {"s", st.s}, {"spare_normal", number_json(st.spare_normal)}, {"has_spare", st.has_spare}};
     }
-    json ck = {{"next_epoch", next_epoch}, {"history", history_json(history)}, {"generators", gens}};
+    NamedTensors cb_tensors;
+    json cb_states = callback_states(active_callbacks_, &cb_tensors);
+    if (!cb_tensors.empty()) {
+      std::vector<std::pair<std::string, Tensor>> tensors;
+      for (const auto& t : cb_tensors) tensors.emplace_back(t.name, t.tensor);
+      save_safetensors(tmp + "/callbacks.safetensors", tensors, {{"format", kFormat}});
+      after_write(tmp + "/callbacks.safetensors");
+    }
+    json ck = {{"next_epoch", next_epoch},
+               {"history", history_json(history)},
+               {"generators", gens},
+               {"callbacks", cb_states}};
     write_json(tmp + "/checkpoint.json", ck);
   });
 }
@@ -296,6 +308,10 @@ int64_t Model::load_checkpoint(const std::string& dir, History* history) {
   } catch (const json::exception& e) {
     fail("[load_checkpoint] {}: corrupt entry: {}", where, e.what());
   }
+  NamedTensors cb_tensors;
+  if (fs::exists(d + "/callbacks.safetensors")) cb_tensors = load_weights(d + "/callbacks.safetensors", "load_checkpoint");
+  pending_callback_state_ = ck.contains("callbacks") ? ck["callbacks"] : json(nullptr);
+  pending_callback_tensors_ = std::move(cb_tensors);
   history_ = h;
   if (history) *history = h;
   return ck["next_epoch"].get<int64_t>();

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "cli_util.h"
 #include "test_util.h"
 
 namespace forge {
@@ -16,25 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-CliRun run_forge(const std::string& args, const std::string& env = "") {
-  const auto forge = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "forge";
-  const std::string command = env + " " + forge.string() + " " + args + " 2>&1";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  EXPECT_NE(pipe, nullptr) << command;
-  CliRun run{-1, ""};
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) run.output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+using test::CliRun;
+using test::run_forge;
 
 // A fresh directory per test, removed at the end.
 class CliTrain : public ::testing::Test {

@@ -209,3 +209,65 @@ TEST(Callbacks, MakeCallbacks) {
 
 }  // namespace
 }  // namespace forge::train
+
+namespace forge::train {
+namespace {
+
+// Runs `epochs` epochs with fresh callbacks from `make`, checkpointing every epoch into dir.
+struct ResumeRun {
+  std::shared_ptr<EarlyStopping> es;
+  std::shared_ptr<ReduceLROnPlateau> plateau;
+  History history;
+};
+
+ResumeRun run_with_state(Model& m, const std::string& dir, int64_t initial, int64_t epochs) {
+  ResumeRun r;
+  // mode "max" on a falling loss: only the first epoch of a fresh monitor improves.
+  r.es = std::make_shared<EarlyStopping>("loss", 3, 0, "max", true);
+  r.plateau = std::make_shared<ReduceLROnPlateau>("loss", 0.5, 1, 0, 0, "max");
+  FitOptions o = test::quiet(epochs);
+  o.initial_epoch = initial;
+  o.callbacks = {r.es, r.plateau, std::make_shared<ModelCheckpoint>(dir, "loss")};
+  m.fit(test::blobs(64), o);
+  r.history = m.history();
+  return r;
+}
+
+TEST(Callbacks, CountersSurviveResume) {
+  const std::string dir = test::scratch_dir() + "/ck";
+  Model full = test::compiled_mlp();
+  ResumeRun a = run_with_state(full, dir + "_full", 0, 10);
+  ASSERT_EQ(a.es->stopped_epoch(), 4);  // epoch 0 improves, 1..4 do not, patience 3
+
+  Model first = test::compiled_mlp();
+  run_with_state(first, dir, 0, 2);  // killed after epoch 1: wait counters are 1
+  Model resumed = test::compiled_mlp(99);
+  History h;
+  const int64_t next = resumed.load_checkpoint(dir + "/last", &h);
+  ASSERT_EQ(next, 2);
+  ResumeRun b = run_with_state(resumed, dir, next, 10);
+  EXPECT_EQ(b.es->stopped_epoch(), 4) << "EarlyStopping must continue counting from the checkpoint";
+  EXPECT_EQ(b.es->best_epoch(), 0);
+  ASSERT_EQ(b.history.epochs.size(), a.history.epochs.size());
+  EXPECT_EQ(b.history.column("lr"), a.history.column("lr"));  // plateau wait/cooldown carried over
+  // restore_best_weights restored epoch 0's weights from the checkpointed copy.
+  EXPECT_TRUE(test::same_weights(full, resumed));
+}
+
+TEST(Callbacks, CorruptCallbackStateIsNamed) {
+  const std::string dir = test::scratch_dir() + "/ck";
+  Model m = test::compiled_mlp();
+  run_with_state(m, dir, 0, 1);
+  {
+    std::ifstream in(dir + "/last/checkpoint.json");
+    nlohmann::json ck = nlohmann::json::parse(in);
+    ck["callbacks"]["EarlyStopping"]["wait"] = "three";
+    std::ofstream(dir + "/last/checkpoint.json") << ck.dump();
+  }
+  Model r = test::compiled_mlp();
+  const int64_t next = r.load_checkpoint(dir + "/last", nullptr);
+  EXPECT_THROW_MSG(run_with_state(r, dir, next, 3), "[load_checkpoint] callback EarlyStopping: corrupt state");
+}
+
+}  // namespace
+}  // namespace forge::train

@@ -350,3 +350,34 @@ TEST(Model, NanLossStopsAndKeepsLastGoodCheckpoint) {
 
 }  // namespace
 }  // namespace forge::train
+
+namespace forge::train {
+namespace {
+
+TEST(Model, GraphConfigTrainsSavesAndSummarizes) {
+  const std::string dir = test::scratch_dir();
+  auto specs = nlohmann::json::parse(R"([
+    {"type": "Dense", "units": 16, "activation": "relu", "name": "trunk"},
+    {"type": "Dense", "units": 16, "activation": "relu", "name": "branch"},
+    {"type": "Add", "inputs": ["trunk", "branch"], "name": "residual"},
+    {"type": "Concatenate", "inputs": ["residual", "input"], "name": "features"},
+    {"type": "Dense", "units": 3, "activation": "softmax", "name": "head"}])");
+  manual_seed(4);
+  Model m = Model::from_config(specs, {4});
+  m.compile(test::compile_opts({{"name", "adam"}, {"lr", 0.01}}, "sparse_categorical_crossentropy", {"accuracy"}));
+  History h = m.fit(test::blobs(120), test::quiet(8));
+  EXPECT_GT(h.epochs.back().at("accuracy"), 0.9);
+  const std::string summary = m.summary();
+  EXPECT_NE(summary.find("Connected to"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("residual (Add)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("trunk, branch"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("(None, 20)"), std::string::npos) << summary;  // 16 + 4 features
+  m.save(dir + "/model");
+  Model loaded = Model::load(dir + "/model");
+  Tensor x = test::blobs(10)->get(0).x.unsqueeze(0);
+  EXPECT_TRUE(test::bit_equal(loaded.predict(x), m.predict(x)));
+  EXPECT_TRUE(test::same_weights(loaded, m));
+}
+
+}  // namespace
+}  // namespace forge::train
