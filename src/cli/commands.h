@@ -20,6 +20,12 @@ void register_predict(CLI::App& app);
 void register_summary(CLI::App& app);
 // `forge quickstart`: the CNN on Fashion-MNIST in a few minutes (cli/quickstart.cpp).
 void register_quickstart(CLI::App& app);
+// `forge generate RUN_DIR|MODEL_DIR --prompt ...` (cli/generate.cpp).
+void register_generate(CLI::App& app);
+// `forge chat MODEL`: interactive chat with a pretrained checkpoint (cli/chat.cpp).
+void register_chat(CLI::App& app);
+// `forge embed MODEL --text ...`: sentence embeddings as JSON (cli/embed.cpp).
+void register_embed(CLI::App& app);
 
 // `forge serve`: the model server (cli/serve.cpp, src/serve).
 void register_serve(CLI::App& app);

@@ -15,8 +15,8 @@ std::string limit_str(int64_t v) { return v > 0 ? std::to_string(v) : std::strin
 
 void print_key(const serve::ApiKey& k) {
   fmt::print("{:<4} {:<16} {:<20} {:<24} {:>8} {:>10} {:>14}  {}\n", k.id, k.public_id, k.name,
-             fmt::format("{}", fmt::join(k.scopes, ",")),
-             limit_str(k.rpm), limit_str(k.tpm), limit_str(k.monthly_tokens),
+             fmt::format("{}", fmt::join(k.scopes, ",")), limit_str(k.rpm), limit_str(k.tpm),
+             limit_str(k.monthly_tokens),
              k.revoked_ms ? "revoked " + serve::format_time_ms(k.revoked_ms) : std::string("active"));
 }
 
@@ -58,8 +58,8 @@ void register_keys(CLI::App& app) {
   list->add_option("--db", a->db, "key store file");
   list->callback([a] {
     auto store = serve::open_sqlite_keystore(a->db);
-    fmt::print("{:<4} {:<16} {:<20} {:<24} {:>8} {:>10} {:>14}  {}\n", "id", "public id", "name", "scopes", "rpm", "tpm",
-               "monthly", "status");
+    fmt::print("{:<4} {:<16} {:<20} {:<24} {:>8} {:>10} {:>14}  {}\n", "id", "public id", "name", "scopes", "rpm",
+               "tpm", "monthly", "status");
     for (const auto& k : store->list_keys()) print_key(k);
   });
 

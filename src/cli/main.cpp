@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   forge::cli::register_predict(app);
   forge::cli::register_summary(app);
   forge::cli::register_demo(app);
+  forge::cli::register_generate(app);
+  forge::cli::register_chat(app);
+  forge::cli::register_embed(app);
   forge::cli::register_serve(app);
   forge::cli::register_keys(app);
   forge::cli::register_usage(app);

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/print.h"
 #include "train/config.h"
+#include "train/lm_run.h"
 #include "train/run.h"
 
 namespace forge::cli {
@@ -45,6 +46,29 @@ void print_run_result(const train::RunResult& r, bool json) {
   }
 }
 
+namespace {
+
+void run_lm(const std::string& path, const std::string& out, int64_t epochs, bool resume, bool quiet, bool json) {
+  train::RunOptions o;
+  o.out_dir = out;
+  o.epochs = epochs;
+  o.resume = resume;
+  o.verbose = quiet ? 0 : 1;
+  if (!quiet && !json) o.log = [](const std::string& line) { fmt::print("{}\n", line); };
+  const train::LmRunResult r = train::run_lm_training(train::load_lm_config(path), o);
+  if (json) {
+    std::cout << r.metrics.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+    return;
+  }
+  fmt::print("val_loss {:.4f}, val_perplexity {:.2f} (unigram baseline val_loss {:.4f}); {:.0f} tokens/s\n", r.val_loss,
+             r.val_perplexity, r.unigram_val_loss, r.tokens_per_second);
+  fmt::print("sample: {}\n", r.sample);
+  fmt::print("run directory: {}  (model/, checkpoint/, metrics.json, history.csv); try: forge generate {} --prompt ...\n",
+             r.run_dir, r.run_dir);
+}
+
+}  // namespace
+
 void register_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   auto* cmd = app.add_subcommand("train", "Train, evaluate and save a model described by a TOML config");
@@ -56,6 +80,10 @@ void register_train(CLI::App& app) {
   cmd->add_flag("--quiet,-q", a->quiet, "no progress output, only the results");
   cmd->add_flag("--json", a->json, "progress and results as JSON lines on stdout");
   cmd->callback([a] {
+    if (train::is_lm_config(a->config)) {  // [model] type = "gpt": a language-model run
+      run_lm(a->config, a->out, a->epochs, a->resume, a->quiet, a->json);
+      return;
+    }
     const train::RunConfig config = train::load_run_config(a->config);
     train::RunOptions o;
     o.out_dir = a->out;

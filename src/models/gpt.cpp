@@ -17,6 +17,7 @@
 #include "ops/embedding.h"
 #include "ops/linalg.h"
 #include "ops/norm.h"
+#include "text/bpe.h"
 #include "text/char_tokenizer.h"
 
 namespace forge::models {
@@ -118,7 +119,10 @@ Gpt::Gpt(GptConfig config, uint64_t seed) : config_(config) {
   register_module("blocks", blocks);
   register_module("ln", norm_params(d));
   if (!config_.tie_weights) register_module("head", linear_params(config_.vocab_size, d, false, gen, 0.02));
-  generator().manual_seed(seed ^ 0x9e3779b97f4a7c15ULL);
+  // Dropout masks come from each module's generator; seed them all from `seed` (a Module's own
+  // default seed is drawn from the global generator).
+  uint64_t k = 0;
+  for (auto& [name, m] : named_modules()) m->generator().manual_seed((seed ^ 0x9e3779b97f4a7c15ULL) + 7919 * k++);
 }
 
 Tensor Gpt::head_weight() const {
@@ -379,9 +383,13 @@ void save_gpt_dir(const std::string& dir, const Gpt& model, const text::Tokenize
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (const auto& nt : model.state()) tensors.emplace_back(nt.name, nt.tensor.detach());
   save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "forge-gpt"}});
-  const auto* ct = dynamic_cast<const text::CharTokenizer*>(&tokenizer);
-  FORGE_CHECK(ct != nullptr, "[gpt] saving a {} tokenizer is not supported yet", tokenizer.kind());
-  ct->save((fs::path(dir) / "tokenizer.json").string());
+  save_tokenizer(tokenizer, (fs::path(dir) / "tokenizer.json").string());
+}
+
+void save_tokenizer(const text::Tokenizer& tokenizer, const std::string& path) {
+  if (const auto* ct = dynamic_cast<const text::CharTokenizer*>(&tokenizer)) return ct->save(path);
+  if (const auto* bt = dynamic_cast<const text::BpeTokenizer*>(&tokenizer)) return bt->save(path);
+  fail("[gpt] saving a {} tokenizer is not supported", tokenizer.kind());
 }
 
 bool is_gpt_dir(const std::string& dir) {
@@ -412,7 +420,7 @@ std::shared_ptr<GptLM> load_gpt_dir(const std::string& dir) {
   if (kind == "char") {
     tok = text::CharTokenizer::load(tok_path);
   } else {
-    fail("[gpt] {}: tokenizer kind {:?} is not supported", cfg_path, kind);
+    tok = text::load_tokenizer_json(tok_path);  // Hugging Face tokenizer.json (BPE)
   }
   return std::make_shared<GptLM>(model, tok, fs::path(dir).filename().string());
 }

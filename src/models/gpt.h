@@ -86,6 +86,8 @@ void save_gpt_dir(const std::string& dir, const Gpt& model, const text::Tokenize
 // Loads what save_gpt_dir wrote. is_gpt_dir: whether `dir` holds such a config.json.
 std::shared_ptr<GptLM> load_gpt_dir(const std::string& dir);
 bool is_gpt_dir(const std::string& dir);
+// Writes a char tokenizer (Forge JSON) or a BPE tokenizer (Hugging Face tokenizer.json).
+void save_tokenizer(const text::Tokenizer& tokenizer, const std::string& path);
 // Config <-> JSON text (the config.json of a model dir).
 std::string gpt_config_json(const GptConfig& config, const std::string& tokenizer_kind);
 GptConfig gpt_config_from_json(const std::string& json_text, const std::string& where);

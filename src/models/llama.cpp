@@ -96,6 +96,11 @@ LlamaModel::LlamaModel(LlamaConfig config, const TensorLookup& lookup, text::Tok
                 in, w.out, w.in);
     return w;
   };
+  if (tokenizer_) {
+    FORGE_CHECK(tokenizer_->vocab_size() <= c.vocab,
+                "[llama] tokenizer has {} tokens but the model only {} embeddings (mismatched tokenizer and model)",
+                tokenizer_->vocab_size(), c.vocab);
+  }
   tok_embd_ = need("tok_embd", -1);
   FORGE_CHECK(tok_embd_.dim() == 2 && tok_embd_.size(0) == c.vocab && tok_embd_.size(1) == c.d_model,
               "[llama] token embedding must be [{}, {}], got {}", c.vocab, c.d_model, shape_str(tok_embd_));

@@ -8,12 +8,19 @@
 #include "backend/cpu/half.h"
 #include "core/error.h"
 #include "core/parallel.h"
-#if __has_include("ops/quant.h")
-#include "ops/quant.h"
-#define FORGE_HAVE_QUANT_LINEAR 1
-#endif
+#include "backend/cpu/quant.h"
 
 namespace forge::models {
+
+namespace {
+
+using cpu::QuantIsa;
+QuantIsa best_isa() {
+  static const QuantIsa isa = cpu::best_quant_isa();
+  return isa;
+}
+
+}  // namespace
 
 LinearWeight make_linear(const Tensor& weight, const Tensor& bias, const std::string& what, bool transposed) {
   FORGE_CHECK(weight.defined(), "[pretrained] missing weight tensor '{}'", what);
@@ -45,26 +52,26 @@ void linear_into(const LinearWeight& w, const float* x, int64_t m, float* y, std
       cpu::sgemm(false, true, m, w.out, w.in, 1.0f, x, w.in, wp, w.in, 0.0f, y, w.out);
     }
   } else {
-#ifdef FORGE_HAVE_QUANT_LINEAR
-    // TODO(llama): call the raw-pointer kernel once ops/quant exposes one (this copies).
-    Tensor xt = from_vector(std::vector<float>(x, x + m * w.in), {m, w.in});
-    Tensor out = quant_linear(xt, w.weight);
-    std::memcpy(y, out.data<float>(), static_cast<size_t>(m * w.out) * sizeof(float));
-#else
-    // Fallback until the quantized kernels land: dequantize each weight row, f32 dot products.
-    parallel_for(0, w.out, 16, [&](int64_t lo, int64_t hi) {
-      std::vector<float> row(static_cast<size_t>(w.in));
-      for (int64_t n = lo; n < hi; ++n) {
-        embedding_row(w.weight, n, row.data());
-        for (int64_t i = 0; i < m; ++i) {
-          const float* xr = x + i * w.in;
-          float acc = 0.0f;
-          for (int64_t k = 0; k < w.in; ++k) acc += xr[k] * row[static_cast<size_t>(k)];
-          y[i * w.out + n] = acc;
+    const QuantIsa isa = best_isa();
+    if (cpu::quant_matmul_supported(w.weight.dtype())) {
+      // Integer-dot kernels (activations quantized to 8 bits); allocation-free after warm-up.
+      cpu::quant_matmul(x, m, w.in, w.weight.raw_data(), w.weight.dtype(), w.out, nullptr, y, isa);
+    } else {
+      // Other block types: dequantize each weight row (slow path, correct for every type).
+      parallel_for(0, w.out, 16, [&](int64_t lo, int64_t hi) {
+        thread_local std::vector<float> row;
+        row.resize(static_cast<size_t>(w.in));
+        for (int64_t n = lo; n < hi; ++n) {
+          embedding_row(w.weight, n, row.data());
+          for (int64_t i = 0; i < m; ++i) {
+            const float* xr = x + i * w.in;
+            float acc = 0.0f;
+            for (int64_t k = 0; k < w.in; ++k) acc += xr[k] * row[static_cast<size_t>(k)];
+            y[i * w.out + n] = acc;
+          }
         }
-      }
-    });
-#endif
+      });
+    }
   }
   if (w.bias.defined()) {
     const float* b = w.bias.data<float>();
@@ -75,49 +82,6 @@ void linear_into(const LinearWeight& w, const float* x, int64_t m, float* y, std
   }
 }
 
-namespace {
-
-// ggml block layouts (little endian): Q8_0 = {f16 d; i8 q[32]}, Q4_0 = {f16 d; u8 q[16]},
-// Q4_1 = {f16 d; f16 m; u8 q[16]}; 4-bit values: low nibbles are elements 0..15, high 16..31.
-void dequant_row(DType dt, const uint8_t* src, int64_t n, float* out) {
-  switch (dt) {
-    case DType::kQ8_0:
-      for (int64_t b = 0; b < n / 32; ++b, src += 34) {
-        uint16_t h;
-        std::memcpy(&h, src, 2);
-        const float d = cpu::f16_to_float(h);
-        for (int j = 0; j < 32; ++j) out[b * 32 + j] = d * static_cast<float>(static_cast<int8_t>(src[2 + j]));
-      }
-      return;
-    case DType::kQ4_0:
-      for (int64_t b = 0; b < n / 32; ++b, src += 18) {
-        uint16_t h;
-        std::memcpy(&h, src, 2);
-        const float d = cpu::f16_to_float(h);
-        for (int j = 0; j < 16; ++j) {
-          out[b * 32 + j] = d * static_cast<float>((src[2 + j] & 0x0F) - 8);
-          out[b * 32 + j + 16] = d * static_cast<float>((src[2 + j] >> 4) - 8);
-        }
-      }
-      return;
-    case DType::kQ4_1:
-      for (int64_t b = 0; b < n / 32; ++b, src += 20) {
-        uint16_t h, hm;
-        std::memcpy(&h, src, 2);
-        std::memcpy(&hm, src + 2, 2);
-        const float d = cpu::f16_to_float(h), mn = cpu::f16_to_float(hm);
-        for (int j = 0; j < 16; ++j) {
-          out[b * 32 + j] = d * static_cast<float>(src[4 + j] & 0x0F) + mn;
-          out[b * 32 + j + 16] = d * static_cast<float>(src[4 + j] >> 4) + mn;
-        }
-      }
-      return;
-    default:
-      FORGE_CHECK(false, "[pretrained] embedding tables of type {} are not supported", dtype_name(dt));
-  }
-}
-
-}  // namespace
 
 void embedding_row(const Tensor& table, int64_t row, float* out) {
   const int64_t dim = table.size(1);
@@ -139,7 +103,7 @@ void embedding_row(const Tensor& table, int64_t row, float* out) {
       return;
     }
     default:
-      dequant_row(dt, base + nbytes_for(dt, row * dim), dim, out);
+      cpu::dequantize_row(dt, base + nbytes_for(dt, row * dim), out, dim);
   }
 }
 

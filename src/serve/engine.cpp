@@ -55,12 +55,12 @@ struct LlmEngine::Slot {
   std::unique_ptr<llm::KvCache> cache;
   GenerationTaskPtr task;
   std::unique_ptr<llm::Sampler> sampler;
-  size_t prefilled = 0;             // prompt tokens already in the cache
-  std::vector<int32_t> history;     // prompt + generated (repetition penalty)
-  std::vector<int32_t> generated;   // completion ids
-  std::vector<int32_t> chunk;       // this step's input tokens
-  std::string text;                 // completion text so far (stop strings cut off)
-  size_t released = 0;              // bytes of text already pushed to the task
+  size_t prefilled = 0;            // prompt tokens already in the cache
+  std::vector<int32_t> history;    // prompt + generated (repetition penalty)
+  std::vector<int32_t> generated;  // completion ids
+  std::vector<int32_t> chunk;      // this step's input tokens
+  std::string text;                // completion text so far (stop strings cut off)
+  size_t released = 0;             // bytes of text already pushed to the task
   std::chrono::steady_clock::time_point started;
   double ttft = 0;
   bool active() const { return task != nullptr; }
@@ -106,8 +106,8 @@ LlmEngine::LlmEngine(llm::CausalLMPtr model, EngineOptions options) : model_(std
   FORGE_CHECK(model_ != nullptr, "[serve] engine needs a model");
   FORGE_CHECK(options_.slots >= 1, "[serve] slots must be >= 1, got {}", options_.slots);
   FORGE_CHECK(options_.prefill_budget >= 1, "[serve] prefill budget must be >= 1, got {}", options_.prefill_budget);
-  slot_tokens_ = options_.slot_tokens > 0 ? std::min(options_.slot_tokens, model_->context_length())
-                                          : model_->context_length();
+  slot_tokens_ =
+      options_.slot_tokens > 0 ? std::min(options_.slot_tokens, model_->context_length()) : model_->context_length();
   auto slots = std::make_shared<std::vector<Slot>>(static_cast<size_t>(options_.slots));
   for (auto& s : *slots) s.cache = model_->new_cache(slot_tokens_);
   thread_ = std::thread([this, slots] {

@@ -26,9 +26,9 @@ struct GenerationRequest {
   std::vector<int32_t> prompt;  // token ids; prompt.size() + max_tokens <= context length (checked by the caller)
   int64_t max_tokens = 16;
   llm::SamplingParams sampling{};
-  std::vector<std::string> stop;   // stop strings (excluded from the text)
-  std::vector<int32_t> stop_ids;   // stop tokens (EOS, <|im_end|>)
-  int32_t top_logprobs = 0;        // alternatives per token when logprobs is on
+  std::vector<std::string> stop;  // stop strings (excluded from the text)
+  std::vector<int32_t> stop_ids;  // stop tokens (EOS, <|im_end|>)
+  int32_t top_logprobs = 0;       // alternatives per token when logprobs is on
   bool logprobs = false;
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };

@@ -1,9 +1,8 @@
 // Admin-scoped key management and usage export:
 //   GET  /admin/keys                      list keys (never secrets)
-//   POST /admin/keys                      {"name", "scopes": [..], "rpm", "tpm", "monthly_tokens"} -> key + secret (once)
-//   POST /admin/keys/{id|name}/revoke
-//   POST /admin/keys/{id|name}/rotate     -> key + new secret (once)
-//   GET  /admin/usage?key=&since=         ledger rows (JSON), or CSV with ?format=csv
+//   POST /admin/keys                      {"name", "scopes": [..], "rpm", "tpm", "monthly_tokens"} -> key + secret
+//   (once) POST /admin/keys/{id|name}/revoke POST /admin/keys/{id|name}/rotate     -> key + new secret (once) GET
+//   /admin/usage?key=&since=         ledger rows (JSON), or CSV with ?format=csv
 #include <fmt/format.h>
 
 #include "serve/server_impl.h"
@@ -35,7 +34,8 @@ std::string usage_csv(const std::vector<UsageRow>& rows) {
 
 void Server::Impl::register_admin_routes() {
   auto need_store = [this] {
-    if (!keys) throw ApiError(404, "invalid_request_error", "This server runs without a key store (--keys).", "no_keys");
+    if (!keys)
+      throw ApiError(404, "invalid_request_error", "This server runs without a key store (--keys).", "no_keys");
   };
   http->Get("/admin/keys", [this, need_store](const httplib::Request& req, httplib::Response& res) {
     handle(req, res, "/admin/keys", [&](RequestRecord& rec) {
@@ -66,7 +66,8 @@ void Server::Impl::register_admin_routes() {
         }
         spec.scopes = parse_scopes(scopes);
       }
-      for (auto [name, field] : {std::pair{"rpm", &spec.rpm}, {"tpm", &spec.tpm}, {"monthly_tokens", &spec.monthly_tokens}}) {
+      for (auto [name, field] :
+           {std::pair{"rpm", &spec.rpm}, {"tpm", &spec.tpm}, {"monthly_tokens", &spec.monthly_tokens}}) {
         if (body.contains(name)) {
           if (!body[name].is_number_integer()) bad_request(fmt::format("'{}' must be an integer.", name), name);
           *field = body[name].get<int64_t>();

@@ -21,9 +21,7 @@ std::vector<int32_t> stop_ids_of(const text::Tokenizer& tok) {
   return ids;
 }
 
-std::string sse(const json& j) {
-  return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
-}
+std::string sse(const json& j) { return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n"; }
 
 // State of one SSE stream, shared by the content provider and the releaser.
 struct StreamState {
@@ -72,15 +70,15 @@ void Server::Impl::register_llm_routes() {
 
         GenerationRequest g;
         g.prompt = std::move(prompt);
-        g.max_tokens = p.max_tokens.value_or(chat ? context - rec.prompt_tokens : std::min<int64_t>(16, context - rec.prompt_tokens));
+        g.max_tokens = p.max_tokens.value_or(chat ? context - rec.prompt_tokens
+                                                  : std::min<int64_t>(16, context - rec.prompt_tokens));
         g.sampling = p.sampling;
         g.stop = p.stop;
         g.stop_ids = stop_ids_of(*tok);
         g.logprobs = p.logprobs;
         g.top_logprobs = p.top_logprobs;
-        g.deadline = std::chrono::steady_clock::now() +
-                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                         std::chrono::duration<double>(options.request_timeout_s));
+        g.deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                            std::chrono::duration<double>(options.request_timeout_s));
         auto task = std::make_shared<GenerationTask>(std::move(g));
         if (!entry.engine->submit(task)) {
           throw ApiError(429, "server_overloaded",
@@ -103,7 +101,8 @@ void Server::Impl::register_llm_routes() {
                            fmt::format("The request took longer than {} s.", options.request_timeout_s), "timeout");
           }
           if (r.finish_reason == "cancelled") {
-            throw ApiError(503, "server_error", "The request was cancelled (server shutting down).", "cancelled", "", 1);
+            throw ApiError(503, "server_error", "The request was cancelled (server shutting down).", "cancelled", "",
+                           1);
           }
           send_json(res, 200, completion_response(p, id, created, r, pieces, *tok));
           return true;
@@ -133,8 +132,8 @@ void Server::Impl::register_llm_routes() {
               bool done = st->task->wait(pieces, std::chrono::milliseconds(250));
               std::string text;
               for (const auto& piece : pieces) text += piece.text;
-              bool has_logprobs = st->params.logprobs &&
-                                  std::any_of(pieces.begin(), pieces.end(), [](const TokenPiece& x) { return x.id >= 0; });
+              bool has_logprobs = st->params.logprobs && std::any_of(pieces.begin(), pieces.end(),
+                                                                     [](const TokenPiece& x) { return x.id >= 0; });
               if (!text.empty() || has_logprobs || (st->first && !pieces.empty())) {
                 if (!write(sse(stream_chunk(st->params, st->id, st->created, text, pieces, *st->tok, std::nullopt,
                                             st->first)))) {
@@ -154,11 +153,11 @@ void Server::Impl::register_llm_routes() {
                 std::string msg = r.finish_reason == "error"     ? "Generation failed: " + r.error
                                   : r.finish_reason == "timeout" ? std::string("The request timed out.")
                                                                  : std::string("The request was cancelled.");
-                write(sse(error_json(msg, r.finish_reason == "error" ? "server_error" : "timeout_error",
-                                     r.finish_reason)));
+                write(sse(
+                    error_json(msg, r.finish_reason == "error" ? "server_error" : "timeout_error", r.finish_reason)));
               } else {
-                if (!write(sse(stream_chunk(st->params, st->id, st->created, "", {}, *st->tok, r.finish_reason,
-                                            st->first)))) {
+                if (!write(sse(
+                        stream_chunk(st->params, st->id, st->created, "", {}, *st->tok, r.finish_reason, st->first)))) {
                   return false;
                 }
                 if (st->params.include_usage) {
@@ -221,7 +220,8 @@ void Server::Impl::register_llm_routes() {
       }
       rec.model = body["model"].get<std::string>();
       LlmEntry& entry = llm(rec.model);
-      if (!body.contains("tokens") || !body["tokens"].is_array()) bad_request("'tokens' (an array) is required.", "tokens");
+      if (!body.contains("tokens") || !body["tokens"].is_array())
+        bad_request("'tokens' (an array) is required.", "tokens");
       std::vector<int32_t> ids;
       auto tok = entry.model->tokenizer();
       for (const auto& t : body["tokens"]) {

@@ -74,7 +74,8 @@ void Server::Impl::register_model_routes() {
           bad_request(fmt::format("Unrecognized request argument supplied: {}", k), k);
         }
       }
-      if (!body.contains("model") || !body["model"].is_string()) bad_request("'model' (a string) is required.", "model");
+      if (!body.contains("model") || !body["model"].is_string())
+        bad_request("'model' (a string) is required.", "model");
       rec.model = body["model"].get<std::string>();
       auto it = embeddings.find(rec.model);
       if (it == embeddings.end()) {
@@ -95,7 +96,8 @@ void Server::Impl::register_model_routes() {
         bad_request("'input' must be a string or a non-empty array of strings.", "input");
       }
       std::string format = body.value("encoding_format", "float");
-      if (format != "float" && format != "base64") bad_request("'encoding_format' must be float or base64.", "encoding_format");
+      if (format != "float" && format != "base64")
+        bad_request("'encoding_format' must be float or base64.", "encoding_format");
       EmbeddingEntry& e = it->second;
       auto tok = e.model->tokenizer();
       for (size_t i = 0; i < texts.size(); ++i) {
@@ -172,7 +174,8 @@ void Server::Impl::register_model_routes() {
       for (size_t i = 0; body.contains("inputs") && i < body["inputs"].size(); ++i) {
         const json& row = body["inputs"][i];
         std::string param = fmt::format("inputs[{}]", i);
-        if (!row.is_array() || row.empty()) bad_request(fmt::format("'{}' must be a non-empty array of numbers.", param), param);
+        if (!row.is_array() || row.empty())
+          bad_request(fmt::format("'{}' must be a non-empty array of numbers.", param), param);
         std::string line;
         for (const auto& x : row) {
           if (!x.is_number()) bad_request(fmt::format("'{}' must contain only numbers.", param), param);

@@ -3,8 +3,8 @@
 #include "serve/keystore.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -262,7 +262,8 @@ class SqliteKeyStore final : public KeyStore {
 
   int64_t tokens_used(int64_t key_id, int64_t since_ms) const override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage WHERE key_id = ? AND time_ms >= ?");
+    Stmt s(db_,
+           "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage WHERE key_id = ? AND time_ms >= ?");
     s.bind(1, key_id).bind(2, since_ms);
     return s.step() ? s.i64(0) : 0;
   }

@@ -21,7 +21,7 @@ inline constexpr const char* kScopeAdmin = "admin";
 
 struct ApiKey {
   int64_t id = 0;
-  std::string public_id;            // "fk_" + 12 hex chars; the first part of the secret, safe to show
+  std::string public_id;  // "fk_" + 12 hex chars; the first part of the secret, safe to show
   std::string name;
   std::vector<std::string> scopes;  // kScope*
   int64_t rpm = 0;                  // requests per minute, 0 = unlimited

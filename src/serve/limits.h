@@ -14,9 +14,9 @@ namespace forge::serve {
 
 struct LimitVerdict {
   bool allowed = true;
-  std::string code;        // "rate_limit_exceeded" / "insufficient_quota"
-  std::string message;     // OpenAI-style, names the limit
-  int retry_after_s = 0;   // for Retry-After
+  std::string code;       // "rate_limit_exceeded" / "insufficient_quota"
+  std::string message;    // OpenAI-style, names the limit
+  int retry_after_s = 0;  // for Retry-After
 };
 
 class RateLimiter {

@@ -7,9 +7,9 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "llm/load.h"
 #include "models/bert.h"
 #include "models/gpt.h"
-#include "models/llama.h"
 
 namespace forge::serve {
 
@@ -54,18 +54,30 @@ void read_serve_config(const std::string& path, ServeOptions& o, std::vector<Mod
         FORGE_CHECK(v.is_integer() || v.is_floating_point(), "[serve] {}: server.{} must be a number", path, key);
         return *v.value<double>();
       };
-      if (key == "host") o.host = str();
-      else if (key == "port") o.port = static_cast<int>(num());
-      else if (key == "keys") o.keys_db = str();
-      else if (key == "cert") o.cert_file = str();
-      else if (key == "key") o.key_file = str();
-      else if (key == "slots") o.engine.slots = static_cast<int>(num());
-      else if (key == "prefill_budget") o.engine.prefill_budget = static_cast<int64_t>(num());
-      else if (key == "max_queue") o.engine.max_queue = static_cast<size_t>(num());
-      else if (key == "slot_tokens") o.engine.slot_tokens = static_cast<int64_t>(num());
-      else if (key == "request_timeout") o.request_timeout_s = num();
-      else if (key == "max_body_bytes") o.max_body_bytes = static_cast<size_t>(num());
-      else if (key == "http_threads") o.http_threads = static_cast<int>(num());
+      if (key == "host")
+        o.host = str();
+      else if (key == "port")
+        o.port = static_cast<int>(num());
+      else if (key == "keys")
+        o.keys_db = str();
+      else if (key == "cert")
+        o.cert_file = str();
+      else if (key == "key")
+        o.key_file = str();
+      else if (key == "slots")
+        o.engine.slots = static_cast<int>(num());
+      else if (key == "prefill_budget")
+        o.engine.prefill_budget = static_cast<int64_t>(num());
+      else if (key == "max_queue")
+        o.engine.max_queue = static_cast<size_t>(num());
+      else if (key == "slot_tokens")
+        o.engine.slot_tokens = static_cast<int64_t>(num());
+      else if (key == "request_timeout")
+        o.request_timeout_s = num();
+      else if (key == "max_body_bytes")
+        o.max_body_bytes = static_cast<size_t>(num());
+      else if (key == "http_threads")
+        o.http_threads = static_cast<int>(num());
       else if (key == "metrics_require_key") {
         FORGE_CHECK(v.is_boolean(), "[serve] {}: server.metrics_require_key must be true or false", path);
         o.metrics_require_key = *v.value<bool>();
@@ -85,10 +97,14 @@ void read_serve_config(const std::string& path, ServeOptions& o, std::vector<Mod
         std::string key(k.str());
         FORGE_CHECK(v.is_string(), "[serve] {}: models[{}].{} must be a string", path, i, key);
         std::string val(*v.value<std::string>());
-        if (key == "name") spec.name = val;
-        else if (key == "path") spec.path = val;
-        else if (key == "kind") spec.kind = val;
-        else fail("[serve] {}: unknown key models[{}].{} (name, path, kind)", path, i, key);
+        if (key == "name")
+          spec.name = val;
+        else if (key == "path")
+          spec.path = val;
+        else if (key == "kind")
+          spec.kind = val;
+        else
+          fail("[serve] {}: unknown key models[{}].{} (name, path, kind)", path, i, key);
       }
       FORGE_CHECK(!spec.name.empty() && !spec.path.empty(), "[serve] {}: models[{}] needs name and path", path, i);
       // Relative model paths are relative to the config file.
@@ -105,7 +121,7 @@ std::string detect_model_kind(const std::string& path) {
     return "llm";
   }
   if (fs::exists(fs::path(path) / "model.json")) return "predict";
-  if (models::is_gpt_dir(path)) return "llm";
+  if (models::is_gpt_dir(path) || models::is_gpt_dir((fs::path(path) / "model").string())) return "llm";
   fs::path config = fs::path(path) / "config.json";
   if (fs::exists(config)) {
     std::ifstream f(config);
@@ -114,29 +130,22 @@ std::string detect_model_kind(const std::string& path) {
     if (type == "bert") return "embedding";
     if (!type.empty()) return "llm";
   }
-  fail("[serve] cannot tell what model '{}' is (expected a .gguf file, a Forge model dir with model.json, a Forge "
-       "GPT dir, or a Hugging Face dir with config.json); say it with NAME=KIND:PATH",
-       path);
+  fail(
+      "[serve] cannot tell what model '{}' is (expected a .gguf file, a Forge model dir with model.json, a Forge "
+      "GPT dir, or a Hugging Face dir with config.json); say it with NAME=KIND:PATH",
+      path);
 }
 
 void load_model(Server& server, const ModelSpec& spec) {
   std::string kind = spec.kind.empty() ? detect_model_kind(spec.path) : spec.kind;
   if (kind == "predict") {
-    FORGE_CHECK(fs::exists(fs::path(spec.path) / "model.json"), "[serve] '{}' has no model.json (not a Forge model dir)",
-                spec.path);
+    FORGE_CHECK(fs::exists(fs::path(spec.path) / "model.json"),
+                "[serve] '{}' has no model.json (not a Forge model dir)", spec.path);
     server.add_predictor(spec.name, spec.path);
   } else if (kind == "embedding") {
     server.add_embedding(spec.name, models::load_bert(spec.path));
   } else if (kind == "llm") {
-    llm::CausalLMPtr model;
-    if (fs::is_regular_file(spec.path)) {
-      model = models::load_llama_gguf(spec.path);
-    } else if (models::is_gpt_dir(spec.path)) {
-      model = models::load_gpt_dir(spec.path);
-    } else {
-      model = models::load_llama_hf(spec.path);
-    }
-    server.add_llm(spec.name, model);
+    server.add_llm(spec.name, llm::load_causal_lm(spec.path));
   } else {
     fail("[serve] model '{}': unknown kind '{}' (llm, embedding, predict)", spec.name, kind);
   }

@@ -69,9 +69,22 @@ std::string message_content(const json& content, size_t index) {
 
 CompletionParams parse_completion_request(const json& body, bool chat) {
   if (!body.is_object()) bad_request("The request body must be a JSON object.");
-  static const std::set<std::string> common = {"model", "max_tokens", "temperature", "top_p", "seed", "stop", "stream",
-                                               "stream_options", "n", "logprobs", "user", "frequency_penalty",
-                                               "presence_penalty", "top_k", "min_p", "repetition_penalty"};
+  static const std::set<std::string> common = {"model",
+                                               "max_tokens",
+                                               "temperature",
+                                               "top_p",
+                                               "seed",
+                                               "stop",
+                                               "stream",
+                                               "stream_options",
+                                               "n",
+                                               "logprobs",
+                                               "user",
+                                               "frequency_penalty",
+                                               "presence_penalty",
+                                               "top_k",
+                                               "min_p",
+                                               "repetition_penalty"};
   static const std::set<std::string> chat_only = {"messages", "top_logprobs", "max_completion_tokens"};
   static const std::set<std::string> completion_only = {"prompt", "echo", "suffix", "best_of"};
   for (const auto& [k, v] : body.items()) {
@@ -127,7 +140,8 @@ CompletionParams parse_completion_request(const json& body, bool chat) {
     p.sampling.min_p = static_cast<float>(number(body["min_p"], "min_p", 0, 1));
   }
   if (body.contains("repetition_penalty") && !body["repetition_penalty"].is_null()) {
-    p.sampling.repetition_penalty = static_cast<float>(number(body["repetition_penalty"], "repetition_penalty", 0.01, 10));
+    p.sampling.repetition_penalty =
+        static_cast<float>(number(body["repetition_penalty"], "repetition_penalty", 0.01, 10));
   }
   for (const char* name : {"frequency_penalty", "presence_penalty"}) {
     if (body.contains(name) && !body[name].is_null() && number(body[name], name, -2, 2) != 0) {
@@ -213,8 +227,10 @@ json logprobs_json(const std::vector<TokenPiece>& pieces, const text::Tokenizer&
     for (const auto& p : pieces) {
       if (p.id < 0) continue;
       json top = json::array();
-      for (const auto& [id, lp] : p.top) top.push_back({{"token", token_text(id)}, {"logprob", lp}, {"bytes", nullptr}});
-      content.push_back({{"token", token_text(p.id)}, {"logprob", p.logprob}, {"bytes", nullptr}, {"top_logprobs", top}});
+      for (const auto& [id, lp] : p.top)
+        top.push_back({{"token", token_text(id)}, {"logprob", lp}, {"bytes", nullptr}});
+      content.push_back(
+          {{"token", token_text(p.id)}, {"logprob", p.logprob}, {"bytes", nullptr}, {"top_logprobs", top}});
     }
     return {{"content", content}};
   }

@@ -32,8 +32,7 @@ class ApiError : public std::runtime_error {
 };
 
 // 400 invalid_request_error naming the parameter.
-[[noreturn]] void bad_request(const std::string& message, const std::string& param = "",
-                              const std::string& code = "");
+[[noreturn]] void bad_request(const std::string& message, const std::string& param = "", const std::string& code = "");
 nlohmann::json error_json(const std::string& message, const std::string& type, const std::string& code = "",
                           const std::string& param = "");
 

@@ -268,8 +268,8 @@ int Server::bind() {
     port = impl_->http->bind_to_any_port(o.host);
     FORGE_CHECK(port > 0, "[serve] cannot bind {} to a free port", o.host);
   } else {
-    FORGE_CHECK(impl_->http->bind_to_port(o.host, port), "[serve] cannot listen on {}:{} (in use? permission?)",
-                o.host, port);
+    FORGE_CHECK(impl_->http->bind_to_port(o.host, port), "[serve] cannot listen on {}:{} (in use? permission?)", o.host,
+                port);
   }
   impl_->bound = true;
   return port;

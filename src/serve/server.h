@@ -31,7 +31,7 @@ struct ServeOptions {
   double request_timeout_s = 600;    // generation deadline per request
   size_t max_body_bytes = 8 << 20;   // larger bodies get 413
   int keep_alive_timeout_s = 5;
-  double drain_timeout_s = 30;       // on stop(): time in-flight requests get before being cancelled
+  double drain_timeout_s = 30;  // on stop(): time in-flight requests get before being cancelled
 };
 
 class Server {

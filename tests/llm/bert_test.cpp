@@ -42,6 +42,11 @@ TEST(MiniLM, EmbeddingsMatchReference) {
     EXPECT_LT(worst, 1e-4f) << s["text"];  // f32 vs f32: only summation order differs
     ++i;
   }
+  // from text, through the checkpoint's tokenizer.json
+  std::vector<std::string> texts;
+  for (const auto& s : ref["sentences"]) texts.push_back(s["text"]);
+  const auto from_text = model->embed(texts);
+  for (size_t k = 0; k < texts.size(); ++k) EXPECT_GE(cosine(from_text[k], got[k]), 0.99999) << texts[k];
   // a single sentence alone gives the same vector as inside the batch
   const auto one = model->embed_ids({ids[2]});
   EXPECT_GE(cosine(one[0], got[2]), 0.99999);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference outputs for the pretrained-model tests (tests/llm/data/*.json).
 
-Run once (outputs are committed):  /work/main/.venv/bin/python tools/llm/gen_llm_refs.py [MODELS_DIR]
+Run once (outputs are committed):  /work/main/.venv/bin/python tools/llm/gen_llm_refs.py [MODELS_DIR] [--tiny-gpt2]
 (the test venv from `bash scripts/setup.sh --test` has the pinned `gguf` and `tokenizers`; torch and
 numpy come from Debian).
 
@@ -16,6 +16,9 @@ numpy come from Debian).
     vocabulary and merges exactly as SmolLM2's tokenizer.json defines it (byte-level BPE, pre-tokenizer
     Sequence[Digits(individual_digits), ByteLevel(add_prefix_space=False)], the 17 control tokens as
     special added tokens); MiniLM uses its own tokenizer.json.
+(d) --tiny-gpt2 only: a 2-layer random GPT-2 and a 2-layer random Llama (GQA, rotate-half RoPE with
+    linear scaling, untied head) in Hugging Face layout (tests/llm/data/tiny_gpt2/, tiny_llama/) and
+    their logits from PyTorch forwards (GPT-2's Conv1D weights used as [in, out]).
 """
 import json
 import math
@@ -30,7 +33,8 @@ from gguf.quants import dequantize
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MODELS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "models")
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+MODELS = ARGS[0] if ARGS else os.path.join(ROOT, "models")
 OUT = os.path.join(ROOT, "tests", "llm", "data")
 SMOL = os.path.join(MODELS, "smollm2-135m-instruct", "SmolLM2-135M-Instruct.Q4_1.gguf")
 MINILM = os.path.join(MODELS, "all-minilm-l6-v2")
@@ -268,8 +272,122 @@ def minilm_refs(tok):
     )
 
 
+# --------------------------------------------------------------------------------------------
+# A tiny random GPT-2 in Hugging Face layout (Conv1D weights [in, out]) with its reference logits
+def tiny_gpt2():
+    from tokenizers import ByteLevelBPETokenizer
+
+    out_dir = os.path.join(OUT, "tiny_gpt2")
+    os.makedirs(out_dir, exist_ok=True)
+    g = torch.Generator().manual_seed(0)
+    tok = ByteLevelBPETokenizer()
+    tok.train_from_iterator(["hello world, the quick brown fox jumps over the lazy dog"] * 4, vocab_size=300,
+                            min_frequency=2, special_tokens=["<|endoftext|>"], show_progress=False)
+    tok.save(os.path.join(out_dir, "tokenizer.json"))
+    V, P, D, L, H = tok.get_vocab_size(), 32, 32, 2, 4
+    cfg = dict(model_type="gpt2", n_layer=L, n_embd=D, n_head=H, n_positions=P, vocab_size=V,
+               layer_norm_epsilon=1e-5, activation_function="gelu_new")
+    json.dump(cfg, open(os.path.join(out_dir, "config.json"), "w"), indent=1)
+    r = lambda *shape: (torch.randn(*shape, generator=g) * 0.2).float()
+    w = {"wte.weight": r(V, D), "wpe.weight": r(P, D), "ln_f.weight": 1 + r(D), "ln_f.bias": r(D)}
+    for l in range(L):
+        p = f"h.{l}."
+        w.update({p + "ln_1.weight": 1 + r(D), p + "ln_1.bias": r(D), p + "ln_2.weight": 1 + r(D), p + "ln_2.bias": r(D),
+                  p + "attn.c_attn.weight": r(D, 3 * D), p + "attn.c_attn.bias": r(3 * D),
+                  p + "attn.c_proj.weight": r(D, D), p + "attn.c_proj.bias": r(D),
+                  p + "mlp.c_fc.weight": r(D, 4 * D), p + "mlp.c_fc.bias": r(4 * D),
+                  p + "mlp.c_proj.weight": r(4 * D, D), p + "mlp.c_proj.bias": r(D)})
+    save_safetensors(os.path.join(out_dir, "model.safetensors"), w)
+    ids = tok.encode("hello world, the quick brown fox").ids
+    T = len(ids)
+    ln = torch.nn.functional.layer_norm
+    x = w["wte.weight"][torch.tensor(ids)] + w["wpe.weight"][:T]
+    mask = torch.full((T, T), float("-inf")).triu(1)
+    for l in range(L):
+        p = f"h.{l}."
+        h = ln(x, (D,), w[p + "ln_1.weight"], w[p + "ln_1.bias"], 1e-5)
+        qkv = h @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]
+        q, k, v = [t.view(T, H, D // H).transpose(0, 1) for t in qkv.split(D, -1)]
+        a = ((q @ k.transpose(-1, -2)) / math.sqrt(D // H) + mask).softmax(-1) @ v
+        x = x + a.transpose(0, 1).reshape(T, D) @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+        h = ln(x, (D,), w[p + "ln_2.weight"], w[p + "ln_2.bias"], 1e-5)
+        f = torch.nn.functional.gelu(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"], approximate="tanh")
+        x = x + f @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+    logits = ln(x, (D,), w["ln_f.weight"], w["ln_f.bias"], 1e-5) @ w["wte.weight"].T
+    dump("tiny_gpt2_refs.json", dict(ids=ids, logits=[[round(float(v), 6) for v in row] for row in logits]))
+
+
+# A tiny random Llama in Hugging Face layout (rotate-half RoPE, GQA, tied embeddings off)
+def tiny_llama():
+    out_dir = os.path.join(OUT, "tiny_llama")
+    os.makedirs(out_dir, exist_ok=True)
+    g = torch.Generator().manual_seed(1)
+    V, D, L, H, KV, F, theta = 320, 32, 2, 4, 2, 48, 10000.0
+    hd = D // H
+    cfg = dict(model_type="llama", num_hidden_layers=L, hidden_size=D, num_attention_heads=H, num_key_value_heads=KV,
+               intermediate_size=F, vocab_size=V, max_position_embeddings=64, rms_norm_eps=1e-5, rope_theta=theta,
+               tie_word_embeddings=False, rope_scaling=dict(rope_type="linear", factor=2.0))
+    json.dump(cfg, open(os.path.join(out_dir, "config.json"), "w"), indent=1)
+    r = lambda *shape: (torch.randn(*shape, generator=g) * 0.3).float()
+    w = {"model.embed_tokens.weight": r(V, D), "model.norm.weight": 1 + r(D), "lm_head.weight": r(V, D)}
+    for l in range(L):
+        p = f"model.layers.{l}."
+        w.update({p + "input_layernorm.weight": 1 + r(D), p + "post_attention_layernorm.weight": 1 + r(D),
+                  p + "self_attn.q_proj.weight": r(H * hd, D), p + "self_attn.k_proj.weight": r(KV * hd, D),
+                  p + "self_attn.v_proj.weight": r(KV * hd, D), p + "self_attn.o_proj.weight": r(D, H * hd),
+                  p + "mlp.gate_proj.weight": r(F, D), p + "mlp.up_proj.weight": r(F, D), p + "mlp.down_proj.weight": r(D, F)})
+    save_safetensors(os.path.join(out_dir, "model.safetensors"), w)
+    # the tokenizer of the tiny GPT-2 (vocabulary <= 320) is reused
+    ids = [1, 5, 9, 33, 2, 17, 60, 3, 8]
+    T = len(ids)
+    x = w["model.embed_tokens.weight"][torch.tensor(ids)]
+    pos = torch.arange(T, dtype=torch.float64)[:, None] / 2.0  # linear scaling, factor 2
+    inv = theta ** (-torch.arange(0, hd, 2, dtype=torch.float64) / hd)
+    cos = torch.cat([torch.cos(pos * inv)] * 2, -1).float()[:, None, :]
+    sin = torch.cat([torch.sin(pos * inv)] * 2, -1).float()[:, None, :]
+    rot = lambda t: torch.cat([-t[..., hd // 2:], t[..., : hd // 2]], -1)
+    mask = torch.full((T, T), float("-inf")).triu(1)
+    for l in range(L):
+        p = f"model.layers.{l}."
+        h = rms_norm(x, w[p + "input_layernorm.weight"], 1e-5)
+        q = (h @ w[p + "self_attn.q_proj.weight"].T).view(T, H, hd)
+        k = (h @ w[p + "self_attn.k_proj.weight"].T).view(T, KV, hd)
+        v = (h @ w[p + "self_attn.v_proj.weight"].T).view(T, KV, hd)
+        q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+        k, v = k.repeat_interleave(H // KV, 1), v.repeat_interleave(H // KV, 1)
+        a = (torch.einsum("thd,shd->hts", q, k) / math.sqrt(hd) + mask).softmax(-1)
+        x = x + torch.einsum("hts,shd->thd", a, v).reshape(T, D) @ w[p + "self_attn.o_proj.weight"].T
+        h = rms_norm(x, w[p + "post_attention_layernorm.weight"], 1e-5)
+        x = x + (torch.nn.functional.silu(h @ w[p + "mlp.gate_proj.weight"].T) * (h @ w[p + "mlp.up_proj.weight"].T)) @ w[p + "mlp.down_proj.weight"].T
+    logits = rms_norm(x, w["model.norm.weight"], 1e-5) @ w["lm_head.weight"].T
+    dump("tiny_llama_refs.json", dict(ids=ids, logits=[[round(float(v), 6) for v in row] for row in logits]))
+
+
+def save_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for name, t in tensors.items():
+        b = t.contiguous().numpy().astype("<f4").tobytes()
+        header[name] = dict(dtype="F32", shape=list(t.shape), data_offsets=[off, off + len(b)])
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little"))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if "--tiny-gpt2" in sys.argv:
+        with torch.no_grad():
+            tiny_gpt2()
+            tiny_llama()
+        import shutil
+        shutil.copy(os.path.join(OUT, "tiny_gpt2", "tokenizer.json"), os.path.join(OUT, "tiny_llama", "tokenizer.json"))
+        return
     r = gguf.GGUFReader(SMOL)
     smol_tok = smol_tokenizer(r)
     bert_tok = Tokenizer.from_file(os.path.join(MINILM, "tokenizer.json"))
