@@ -22,9 +22,10 @@ packages=(
   python3-sklearn                               # its bundled CSVs: iris, wine, breast-cancer, diabetes, digits
   gnuplot-nox                                   # PNG plots of training runs (loss/metric curves, confusion matrix)
   fortunes fortunes-zh                          # text corpora: topic classification, language models
+  libjs-chart.js                                # Chart.js, embedded in the serve playground at build time
   libcpp-httplib-dev libssl-dev libsqlite3-dev  # model server: HTTP(S), key hashing, keys + usage ledger
 )
-test_packages=(python3-venv python3-numpy)
+test_packages=(python3-venv python3-numpy chromium chromium-driver)  # chromium: the playground's browser test
 dev_packages=(python3-torch)
 want_venv=false
 

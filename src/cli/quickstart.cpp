@@ -49,7 +49,11 @@ void register_quickstart(CLI::App& app) {
         "  ./build/forge eval {0}/model                  # evaluate again\n"
         "  ./build/forge predict {0}/model IMAGE.png     # classify a 28x28 grey image\n"
         "  ./build/forge summary {0}/model               # the layer table\n"
-        "  serving: not available yet (a later release adds `forge serve`)\n",
+        "serve it (HTTP API + web playground at http://127.0.0.1:8080/):\n"
+        "  ./build/forge keys create --name me           # prints an API key once\n"
+        "  ./build/forge serve --model fashion={0}/model --keys forge-keys.db\n"
+        "  curl -H \"Authorization: Bearer KEY\" -d '{{\"images\": [\"<base64 PNG>\"]}}' \\\n"
+        "       http://127.0.0.1:8080/v1/predict/fashion\n",
         r.run_dir);
   });
 }

@@ -213,6 +213,7 @@ void Server::Impl::register_routes() {
   register_llm_routes();
   register_model_routes();
   register_admin_routes();
+  register_web_routes();
 }
 
 // ---- Server

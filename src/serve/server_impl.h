@@ -80,6 +80,7 @@ struct Server::Impl {
   void register_llm_routes();    // handlers_llm.cpp
   void register_model_routes();  // handlers_models.cpp
   void register_admin_routes();  // handlers_admin.cpp
+  void register_web_routes();    // handlers_web.cpp: playground + GET /v1/usage
   LlmEntry& llm(const std::string& name, const std::string& param = "model");
 };
 

@@ -133,6 +133,7 @@ struct Prediction {
   int64_t class_id = -1;
   std::string label;                  // class name (classifiers)
   std::vector<double> probabilities;  // per class (classifiers)
+  std::vector<std::string> labels;    // the class names, in probabilities' order (classifiers)
   std::vector<double> values;         // model outputs (regression)
 };
 // Predicts every input: CSV files (one prediction per row), IDX files (per item), PNG/JPEG

@@ -310,6 +310,8 @@ std::vector<Prediction> predict_inputs(const std::string& model_dir, const std::
         }
         p.class_id = std::max_element(p.probabilities.begin(), p.probabilities.end()) - p.probabilities.begin();
         p.label = p.class_id < static_cast<int64_t>(labels.size()) ? labels[p.class_id] : std::to_string(p.class_id);
+        for (size_t c = 0; c < p.probabilities.size(); ++c)
+          p.labels.push_back(c < labels.size() ? labels[c] : std::to_string(c));
       } else {
         p.values.assign(row, row + k);
       }
@@ -325,6 +327,7 @@ nlohmann::json prediction_json(const Prediction& p) {
     j["class"] = p.class_id;
     j["label"] = p.label;
     j["probabilities"] = p.probabilities;
+    j["labels"] = p.labels;
   } else {
     j["values"] = p.values;
   }
