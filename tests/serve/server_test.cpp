@@ -130,8 +130,8 @@ TEST(Serve, ChatCompletionAndLedger) {
   EXPECT_EQ(j["usage"]["prompt_tokens"], prompt);
   EXPECT_EQ(j["usage"]["completion_tokens"], 5);
   // Runs to EOS without max_tokens: finish_reason stop, EOS not in the text.
-  r = s.post("/v1/chat/completions", {{"model", "fake"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}},
-             s.user_key);
+  r = s.post("/v1/chat/completions",
+             {{"model", "fake"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}, {"temperature", 0}}, s.user_key);
   ASSERT_EQ(r->status, 200) << r->body;
   j = json::parse(r->body);
   EXPECT_EQ(j["choices"][0]["message"]["content"], "abcdefghijklmnopqrstuvwxyz");
@@ -149,7 +149,9 @@ TEST(Serve, ChatCompletionAndLedger) {
 
 TEST(Serve, CompletionStopStringsAndLogprobs) {
   TestServer s;
-  json body = {{"model", "fake"}, {"prompt", "a"}, {"max_tokens", 20}, {"stop", {"fgh"}}, {"logprobs", 2}};
+  // Greedy: at temperature 1 the fake model's other 256 tokens would still be drawn ~1% of the time.
+  json body = {{"model", "fake"}, {"prompt", "a"}, {"max_tokens", 20}, {"stop", {"fgh"}}, {"logprobs", 2},
+               {"temperature", 0}};
   auto r = s.post("/v1/completions", body, s.user_key);
   ASSERT_EQ(r->status, 200) << r->body;
   auto j = json::parse(r->body);
