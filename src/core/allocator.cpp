@@ -18,8 +18,9 @@ constexpr bool kDefaultEnabled = false;
 constexpr bool kDefaultEnabled = true;
 #endif
 
-// Blocks larger than this are never cached (one-off buffers such as a whole data set).
-constexpr size_t kMaxCachedBlock = size_t{256} << 20;
+// Blocks larger than this are never cached: one-off buffers (a whole data set, its converted
+// copies) would otherwise stay resident; per-step activations of the seed models are far smaller.
+constexpr size_t kMaxCachedBlock = size_t{32} << 20;
 
 // Bucket size: multiples of 64 bytes up to 4 KiB, then four buckets per power of two (at most
 // 25% slack), so nearby sizes share blocks without wasting much.
@@ -33,7 +34,7 @@ size_t bucket_size(size_t nbytes) {
 struct Cache {
   std::mutex mutex;
   bool enabled = kDefaultEnabled;
-  size_t limit = size_t{512} << 20;
+  size_t limit = size_t{256} << 20;
   std::unordered_map<size_t, std::vector<void*>> free_blocks;
   AllocatorStats stats;
 

@@ -29,7 +29,7 @@ void free_host(void* data, size_t nbytes);
 
 void set_caching_allocator_enabled(bool enabled);  // disabling also empties the cache
 bool caching_allocator_enabled();
-// Upper bound on cached (free) bytes; default 512 MiB.
+// Upper bound on cached (free) bytes; default 256 MiB (blocks over 32 MiB are never cached).
 void set_allocator_cache_limit(size_t bytes);
 // Returns every cached block to the system.
 void empty_cache();
