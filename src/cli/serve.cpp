@@ -29,7 +29,7 @@ void register_serve(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("serve", "Serve models over HTTP: OpenAI-compatible API, keys, usage ledger, metrics");
-  cmd->add_option("--config", a->config, "serve TOML file ([server] and [[models]]; see docs/serve.md)");
+  cmd->add_option("--config", a->config, "serve TOML file ([server] and [[models]]; see docs/serving.md)");
   cmd->add_option("--model", a->models, "NAME=PATH or NAME=KIND:PATH (KIND: llm, embedding, predict); repeatable");
   cmd->add_option("--host", a->host, "address to listen on (default 127.0.0.1)");
   cmd->add_option("--port", a->port, "port (default 8080; 0 = any free port)");
