@@ -30,8 +30,8 @@ void register_quickstart(CLI::App& app) {
         "forge quickstart: a CNN (Conv2D 32 3x3 relu, MaxPooling2D 2, Conv2D 64 3x3 relu, MaxPooling2D 2,\n"
         "Conv2D 64 3x3 relu, Flatten, Dense 64 relu, Dense 10 softmax; Adam lr 0.001; sparse categorical\n"
         "cross-entropy; batch {}) on Fashion-MNIST for {} epoch(s): trains on {} of the 60000 training\n"
-        "images ({:.0f}% held out for validation) and tests on all 10000 test images. About 5 minutes on\n"
-        "two cores. Same settings: examples/cnn_fashion/config.toml\n\n",
+        "images ({:.0f}% held out for validation) and tests on all 10000 test images. About 3.5 minutes\n"
+        "on two cores. Same settings: examples/cnn_fashion/config.toml\n\n",
         config.train.batch_size, epochs,
         config.data.train_subset > 0 ? fmt::format("the first {}", config.data.train_subset) : std::string("all"),
         config.data.validation_split * 100);

@@ -5,7 +5,7 @@ namespace forge::train {
 
 const char* quickstart_config_toml() {
   return R"toml(# The seed documents' CNN on Fashion-MNIST; `forge quickstart` trains exactly this config.
-# All 60000 training images (10% held out for validation), 10 epochs: about 5 minutes on two
+# All 60000 training images (10% held out for validation), 10 epochs: about 3.5 minutes on two
 # cores (see README.md).
 name = "cnn_fashion"
 
