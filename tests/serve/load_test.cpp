@@ -132,8 +132,15 @@ TEST(ServeLoad, ParallelStreamsForAFixedTime) {
   for (int i = 0; i < 100 && f.server->keystore()->usage_rows() < answered.load(); ++i)
     std::this_thread::sleep_for(10ms);
   EXPECT_EQ(f.server->keystore()->usage_rows(), answered.load());
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer's quarantine keeps freed memory resident (up to 256 MiB) by design, so the
+  // flat-memory check is the Release suite's.
+  (void)rss_before;
+  (void)rss_after;
+#else
   EXPECT_LT(rss_after - rss_before, 20 * 1024)
       << "resident memory grew from " << rss_before << " to " << rss_after << " kB";
+#endif
 }
 
 }  // namespace
