@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/generation_flags.h"
 #include "core/error.h"
 #include "llm/chat_template.h"
 #include "llm/generate.h"
@@ -19,28 +20,18 @@ namespace forge::cli {
 void register_chat(CLI::App& app) {
   struct Args {
     std::string path, system, tmpl;
-    int64_t max_tokens = 512;
-    float temperature = 0.7f, top_p = 0.9f, min_p = 0.0f, repetition_penalty = 1.1f;
-    int32_t top_k = 40;
-    uint64_t seed = 0;
-    std::vector<std::string> stop;
+    llm::GenerateOptions gen;
     bool stats = false;
   };
   auto a = std::make_shared<Args>();
+  a->gen.max_tokens = 512;
+  a->gen.sampling = {.temperature = 0.7f, .top_k = 40, .top_p = 0.9f, .repetition_penalty = 1.1f};
   auto* cmd =
       app.add_subcommand("chat", "Chat with a pretrained model (GGUF file or Hugging Face dir) on stdin/stdout");
   cmd->add_option("model", a->path, ".gguf file or Hugging Face model directory")->required();
   cmd->add_option("--system,-s", a->system, "system prompt (default: the template's own, if any)");
   cmd->add_option("--template", a->tmpl, "chat format: chatml, llama3, zephyr, mistral (default: from the checkpoint)");
-  cmd->add_option("--max-tokens,-n", a->max_tokens, "new tokens per reply at most")->capture_default_str();
-  cmd->add_option("--temperature,-t", a->temperature, "0 = greedy")->capture_default_str();
-  cmd->add_option("--top-k", a->top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
-  cmd->add_option("--top-p", a->top_p, "nucleus sampling mass (1 = off)")->capture_default_str();
-  cmd->add_option("--min-p", a->min_p, "drop tokens below min_p * p_max (0 = off)")->capture_default_str();
-  cmd->add_option("--repetition-penalty,--repeat-penalty", a->repetition_penalty, "llama.cpp rule (1 = off)")
-      ->capture_default_str();
-  cmd->add_option("--seed", a->seed, "sampling seed")->capture_default_str();
-  cmd->add_option("--stop", a->stop, "extra stop string (repeatable)");
+  add_generation_flags(cmd, a->gen);
   cmd->add_flag("--stats", a->stats, "print token counts and speeds to stderr after each reply");
   cmd->callback([a] {
     auto model = llm::load_causal_lm(a->path);
@@ -55,15 +46,7 @@ void register_chat(CLI::App& app) {
                   a->path);
       tmpl = llm::ChatTemplate::detect(*src);
     }
-    llm::GenerateOptions o;
-    o.max_tokens = a->max_tokens;
-    o.sampling = {.temperature = a->temperature,
-                  .top_k = a->top_k,
-                  .top_p = a->top_p,
-                  .min_p = a->min_p,
-                  .repetition_penalty = a->repetition_penalty,
-                  .seed = a->seed};
-    o.stop = a->stop;
+    llm::GenerateOptions o = a->gen;
     for (const auto& s : tmpl.stop_strings()) {
       if (auto id = tok->token_to_id(s)) o.stop_ids.push_back(*id);
       o.stop.push_back(s);
@@ -100,8 +83,8 @@ void register_chat(CLI::App& app) {
         history.pop_back();
         continue;
       }
-      o.sampling.seed = a->seed + turn++;
-      o.max_tokens = std::min(a->max_tokens, model->context_length() - static_cast<int64_t>(prompt.size()));
+      o.sampling.seed = a->gen.sampling.seed + turn++;
+      o.max_tokens = std::min(a->gen.max_tokens, model->context_length() - static_cast<int64_t>(prompt.size()));
       auto r = llm::generate(*model, prompt, o, [](std::string_view piece) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/generation_flags.h"
 #include "core/error.h"
 #include "llm/generate.h"
 #include "llm/load.h"
@@ -14,25 +15,16 @@ namespace forge::cli {
 void register_generate(CLI::App& app) {
   struct Args {
     std::string path, prompt;
-    int64_t max_tokens = 200;
-    float temperature = 0.8f, top_p = 1.0f, min_p = 0.0f, repetition_penalty = 1.0f;
-    int32_t top_k = 0;
-    uint64_t seed = 0;
-    std::vector<std::string> stop;
+    llm::GenerateOptions gen;
     bool stats = false, no_prompt = false;
   };
   auto a = std::make_shared<Args>();
+  a->gen.max_tokens = 200;
+  a->gen.sampling.temperature = 0.8f;
   auto* cmd = app.add_subcommand("generate", "Generate text with a language model (streams to stdout)");
   cmd->add_option("path", a->path, "run dir (runs/<name>) or model dir")->required();
   cmd->add_option("--prompt,-p", a->prompt, "text to continue")->required();
-  cmd->add_option("--max-tokens,-n", a->max_tokens, "new tokens at most")->capture_default_str();
-  cmd->add_option("--temperature,-t", a->temperature, "0 = greedy")->capture_default_str();
-  cmd->add_option("--top-k", a->top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
-  cmd->add_option("--top-p", a->top_p, "nucleus sampling mass (1 = off)")->capture_default_str();
-  cmd->add_option("--min-p", a->min_p, "drop tokens below min_p * p_max (0 = off)")->capture_default_str();
-  cmd->add_option("--repetition-penalty", a->repetition_penalty, "llama.cpp rule (1 = off)")->capture_default_str();
-  cmd->add_option("--seed", a->seed, "sampling seed")->capture_default_str();
-  cmd->add_option("--stop", a->stop, "stop string (repeatable); not printed");
+  add_generation_flags(cmd, a->gen);
   cmd->add_flag("--no-prompt", a->no_prompt, "print only the completion, not the prompt");
   cmd->add_flag("--stats", a->stats, "print token counts and speeds to stderr");
   cmd->callback([a] {
@@ -40,15 +32,7 @@ void register_generate(CLI::App& app) {
     auto tok = model->tokenizer();
     FORGE_CHECK(tok != nullptr, "[generate] {} has no tokenizer", a->path);
     const std::vector<int32_t> prompt = tok->encode(a->prompt, true);
-    llm::GenerateOptions o;
-    o.max_tokens = a->max_tokens;
-    o.sampling = {.temperature = a->temperature,
-                  .top_k = a->top_k,
-                  .top_p = a->top_p,
-                  .min_p = a->min_p,
-                  .repetition_penalty = a->repetition_penalty,
-                  .seed = a->seed};
-    o.stop = a->stop;
+    const llm::GenerateOptions& o = a->gen;
     if (!a->no_prompt) std::fwrite(a->prompt.data(), 1, a->prompt.size(), stdout);
     std::fflush(stdout);
     auto r = llm::generate(*model, prompt, o, [](std::string_view piece) {
