@@ -213,19 +213,6 @@ void Gpt2Model::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all_
   linear_into(head_, last_.data(), out_rows, logits, scratch_);
 }
 
-Tensor Gpt2Model::forward(const std::vector<int32_t>& tokens, llm::KvCache& cache, bool last_only) {
-  const std::vector<llm::SeqChunk> chunks{{&tokens, &cache}};
-  Tensor out = empty({last_only ? 1 : static_cast<int64_t>(tokens.size()), config_.vocab});
-  forward_into(chunks, !last_only, out.data<float>());
-  return out;
-}
-
-Tensor Gpt2Model::forward_batch(const std::vector<llm::SeqChunk>& chunks) {
-  Tensor out = empty({static_cast<int64_t>(chunks.size()), config_.vocab});
-  forward_into(chunks, false, out.data<float>());
-  return out;
-}
-
 std::shared_ptr<Gpt2Model> load_gpt2(const std::string& dir) {
   auto ck = std::make_shared<HfCheckpoint>(load_hf_checkpoint(dir));
   const auto& j = ck->config;

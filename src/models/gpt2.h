@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "llm/causal_lm.h"
+#include "models/buffered_lm.h"
 #include "models/hf_checkpoint.h"
 #include "models/llm_kernels.h"
 
@@ -22,17 +23,15 @@ struct Gpt2Config {
 // Role -> Hugging Face name ("{}" = layer index; a "transformer." prefix is accepted too).
 extern const std::vector<std::pair<const char*, const char*>> kGpt2TensorNames;
 
-class Gpt2Model final : public llm::CausalLM {
+class Gpt2Model final : public BufferedCausalLM {
  public:
   Gpt2Model(Gpt2Config config, std::shared_ptr<HfCheckpoint> ckpt, text::TokenizerPtr tokenizer);
   std::string name() const override { return config_.name; }
   int64_t vocab_size() const override { return config_.vocab; }
   int64_t context_length() const override { return config_.context; }
   std::unique_ptr<llm::KvCache> new_cache(int64_t max_tokens) const override;
-  Tensor forward(const std::vector<int32_t>& tokens, llm::KvCache& cache, bool last_only = true) override;
-  Tensor forward_batch(const std::vector<llm::SeqChunk>& chunks) override;
   text::TokenizerPtr tokenizer() const override { return tokenizer_; }
-  void forward_into(const std::vector<llm::SeqChunk>& chunks, bool all_rows, float* logits);
+  void forward_into(const std::vector<llm::SeqChunk>& chunks, bool all_rows, float* logits) override;
 
  private:
   struct Layer {

@@ -345,17 +345,4 @@ void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all
   linear_into(output_, last_.data(), out_rows, logits, scratch_);
 }
 
-Tensor LlamaModel::forward(const std::vector<int32_t>& tokens, llm::KvCache& cache, bool last_only) {
-  const std::vector<llm::SeqChunk> chunks{{&tokens, &cache}};
-  Tensor out = empty({last_only ? 1 : static_cast<int64_t>(tokens.size()), config_.vocab});
-  forward_into(chunks, !last_only, out.data<float>());
-  return out;
-}
-
-Tensor LlamaModel::forward_batch(const std::vector<llm::SeqChunk>& chunks) {
-  Tensor out = empty({static_cast<int64_t>(chunks.size()), config_.vocab});
-  forward_into(chunks, false, out.data<float>());
-  return out;
-}
-
 }  // namespace forge::models

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "llm/causal_lm.h"
+#include "models/buffered_lm.h"
 #include "models/llm_kernels.h"
 
 namespace forge::models {
@@ -53,7 +54,7 @@ extern const std::vector<TensorNameRow> kLlamaTensorNames;
 // Looks a tensor up by role ("attn_q", layer 3) in whatever naming the checkpoint uses.
 using TensorLookup = std::function<Tensor(const std::string& role, int64_t layer)>;
 
-class LlamaModel final : public llm::CausalLM {
+class LlamaModel final : public BufferedCausalLM {
  public:
   // `lookup` returns an undefined Tensor for absent optional tensors (the output matrix when the
   // embedding is tied). `keepalive` holds the mapped files the tensors view.
@@ -64,14 +65,12 @@ class LlamaModel final : public llm::CausalLM {
   int64_t vocab_size() const override { return config_.vocab; }
   int64_t context_length() const override { return config_.context; }
   std::unique_ptr<llm::KvCache> new_cache(int64_t max_tokens) const override;
-  Tensor forward(const std::vector<int32_t>& tokens, llm::KvCache& cache, bool last_only = true) override;
-  Tensor forward_batch(const std::vector<llm::SeqChunk>& chunks) override;
   text::TokenizerPtr tokenizer() const override { return tokenizer_; }
   std::optional<std::string> chat_template() const override { return chat_template_; }
 
   // Allocation-free core: runs `chunks` and writes logits into `logits` (rows: every token of
   // every chunk when all_rows, else one row per chunk). Buffers are reused between calls.
-  void forward_into(const std::vector<llm::SeqChunk>& chunks, bool all_rows, float* logits);
+  void forward_into(const std::vector<llm::SeqChunk>& chunks, bool all_rows, float* logits) override;
   const LlamaConfig& config() const { return config_; }
   // Prefill chunks of at least `rows` tokens attend with two GEMMs per head instead of the
   // per-token loop decode uses (default 16; tests set 1 or a huge value to pin one path).
