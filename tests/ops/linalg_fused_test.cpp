@@ -19,6 +19,19 @@ TEST(LinearRelu, MatchesComposedOnGemmAndGemvPaths) {
   }
 }
 
+TEST(LinearRelu, GemvPathMatchesGemmAcrossShapes) {
+  // Widths around the kernel's 16- and 32-float steps and its masked tail; row counts around its
+  // 4-row blocks; 784x128 is the seed MLP's first layer.
+  for (int64_t k : {7, 16, 31, 32, 48, 57, 784}) {
+    for (int64_t n : {3, 10, 128}) {
+      Tensor x = test::randn_leaf({1, k}, static_cast<uint64_t>(k)).detach();
+      Tensor w = test::randn_leaf({n, k}, static_cast<uint64_t>(n)).detach();
+      Tensor b = test::randn_leaf({n}, 7).detach();
+      EXPECT_TRUE(test::all_close(linear(x, w, b), matmul(x, w.t()) + b, 1e-5, 1e-5)) << k << "x" << n;
+    }
+  }
+}
+
 TEST(LinearRelu, Gradients) {
   // Inputs away from the ReLU kink (finite differences across it are meaningless).
   for (int64_t rows : {1, 6}) {
