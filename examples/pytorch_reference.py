@@ -6,32 +6,18 @@ NAME: mlp_fashion | mlp_fashion_adam | cnn_fashion | cnn_fashion_full | regressi
 The tabular data sets are split 80/20 with a seeded permutation (not the same rows as Forge's
 split, which uses Forge's generator), standardized on the training rows only.
 """
-import argparse, gzip, os, struct, sys, time
+import argparse, os, sys, time
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-FMNIST = "/usr/share/datasets/fashion-mnist"
 SKDATA = "/usr/lib/python3/dist-packages/sklearn/datasets/data"
 
 
-def idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    magic, n = struct.unpack(">II", data[:8])
-    if magic == 2051:
-        r, c = struct.unpack(">II", data[8:16])
-        return torch.frombuffer(bytearray(data[16:]), dtype=torch.uint8).view(n, r * c)
-    return torch.frombuffer(bytearray(data[8:]), dtype=torch.uint8).long()
-
-
-def fmnist():
-    xtr = idx(f"{FMNIST}/train-images-idx3-ubyte.gz").float() / 255.0
-    ytr = idx(f"{FMNIST}/train-labels-idx1-ubyte.gz")
-    xte = idx(f"{FMNIST}/t10k-images-idx3-ubyte.gz").float() / 255.0
-    yte = idx(f"{FMNIST}/t10k-labels-idx1-ubyte.gz")
-    return xtr, ytr, xte, yte
+# The Fashion-MNIST loader of the benchmark reference (one copy for every PyTorch script).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "reference"))
+from torch_workloads import fmnist  # noqa: E402
 
 
 def fit(model, opt, lossf, x, y, epochs, bs, log=True):
