@@ -41,5 +41,7 @@ void register_serve(CLI::App& app);
 void register_keys(CLI::App& app);
 // `forge usage`: the usage ledger for billing (cli/usage.cpp).
 void register_usage(CLI::App& app);
+// `forge finetune CONFIG.toml` (cli/finetune.cpp).
+void register_finetune(CLI::App& app);
 
 }  // namespace forge::cli

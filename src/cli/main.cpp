@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   forge::cli::register_serve(app);
   forge::cli::register_keys(app);
   forge::cli::register_usage(app);
+  forge::cli::register_finetune(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
