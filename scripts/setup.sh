@@ -24,8 +24,10 @@ packages=(
   fortunes fortunes-zh                          # text corpora: topic classification, language models
   libjs-chart.js                                # Chart.js, embedded in the serve playground at build time
   libcpp-httplib-dev libssl-dev libsqlite3-dev  # model server: HTTP(S), key hashing, keys + usage ledger
+  libpq-dev                                     # model server: PostgreSQL key store shared by several servers
 )
-test_packages=(python3-venv python3-numpy chromium chromium-driver)  # chromium: the playground's browser test
+test_packages=(python3-venv python3-numpy chromium chromium-driver  # chromium: the playground's browser test
+  postgresql)  # the PostgreSQL key-store tests start a throwaway server (initdb, pg_ctl) on loopback
 dev_packages=(python3-torch)
 want_venv=false
 

@@ -13,9 +13,10 @@ using nlohmann::json;
 Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
   created_s = now_ms() / 1000;
   if (!options.keys_db.empty()) {
-    keys = open_sqlite_keystore(options.keys_db);
+    keys = open_keystore(options.keys_db);
     limiter = std::make_unique<RateLimiter>(
-        [k = keys](int64_t key_id, int64_t since_ms) { return k->tokens_used(key_id, since_ms); });
+        [k = keys](int64_t key_id, int64_t since_ms) { return k->tokens_used(key_id, since_ms); },
+        keys->shared_ledger());
   }
   bool tls = !options.cert_file.empty() || !options.key_file.empty();
   if (tls) {
