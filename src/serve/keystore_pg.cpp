@@ -127,7 +127,7 @@ class PgKeyStore final : public KeyStore {
     char* err = nullptr;
     PQconninfoOption* parsed = PQconninfoParse(url_.c_str(), &err);
     if (parsed == nullptr) {
-      std::string msg = err ? one_line(err) : "out of memory";
+      std::string msg = err ? scrub(one_line(err)) : "out of memory";
       PQfreemem(err);
       fail("[keys] bad PostgreSQL URL '{}': {}", shown_, msg);
     }
@@ -314,7 +314,7 @@ class PgKeyStore final : public KeyStore {
     const char* values[] = {"10", "forge", url_.c_str(), nullptr};
     conn_ = PQconnectdbParams(keywords, values, 1);
     if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
-      std::string msg = conn_ ? one_line(PQerrorMessage(conn_)) : "out of memory";
+      std::string msg = conn_ ? scrub(one_line(PQerrorMessage(conn_))) : "out of memory";
       PQfinish(conn_);
       conn_ = nullptr;
       fail("[keys] cannot connect to PostgreSQL at {}: {}", shown_, msg);
@@ -331,11 +331,19 @@ class PgKeyStore final : public KeyStore {
                                nullptr, 0);
     ExecStatusType status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Result(r);
-    std::string msg = one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
+    std::string msg = scrub(one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_)));
     std::string state = field(r, PG_DIAG_SQLSTATE), constraint = field(r, PG_DIAG_CONSTRAINT_NAME);
     PQclear(r);
     if (PQstatus(conn_) == CONNECTION_BAD) throw ConnectionLost(msg);
     throw SqlError(fmt::format("[keys] PostgreSQL error at {}: {}", shown_, msg), state, constraint);
+  }
+
+  // libpq quotes the URI in some messages ("... in URI: \"postgresql://u:pw@...\""): redact it.
+  std::string scrub(std::string msg) const {
+    for (size_t at = msg.find(url_); !url_.empty() && at != std::string::npos; at = msg.find(url_, at + shown_.size())) {
+      msg.replace(at, url_.size(), shown_);
+    }
+    return msg;
   }
 
   // BEGIN ... COMMIT around `body`; ROLLBACK when it throws (unless the connection is gone).

@@ -305,7 +305,14 @@ TEST_F(PgKeyStoreTest, UrlErrorsNameTheUrlWithoutPassword) {
   EXPECT_THROW_MSG(open_keystore("postgresql://forge:pw@127.0.0.1:" + std::to_string(closed_port) + "/x"),
                    "[keys] cannot connect to PostgreSQL at postgresql://forge:***@127.0.0.1:");
   // Malformed.
-  EXPECT_THROW_MSG(open_keystore("postgresql://forge:pw@[::1/x"), "[keys] bad PostgreSQL URL 'postgresql://forge:***@[::1/x'");
+  try {
+    open_keystore("postgresql://forge:Hunter2Pw@[::1/x");
+    ADD_FAILURE() << "a malformed URL was accepted";
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    EXPECT_EQ(msg.rfind("[keys] bad PostgreSQL URL 'postgresql://forge:***@[::1/x': ", 0), 0u) << msg;
+    EXPECT_EQ(msg.find("Hunter2Pw"), std::string::npos) << msg;  // libpq quotes the URI in this one
+  }
   EXPECT_THROW_MSG(open_keystore("postgres://h/db?sslmode=sometimes&password=pw"), "password=***");
   EXPECT_THROW_MSG(open_keystore(""), "[keys] no key store given");
 
@@ -383,6 +390,28 @@ TEST_F(PgKeyStoreTest, ForgeServeEndToEnd) {
                               R"({"model":"gpt","prompt":"abc","max_tokens":3})", "application/json");
     ASSERT_TRUE(denied);
     EXPECT_EQ(denied->status, 401);
+
+    // The database goes away: 503 with a generic message (details go to the server's log), and
+    // the server recovers by itself when it is back.
+    auto& pg = test::pg_server();
+    std::string out;
+    ASSERT_EQ(pg.psql("postgres", "ALTER DATABASE " + db_ + " WITH ALLOW_CONNECTIONS false", &out), 0) << out;
+    ASSERT_EQ(pg.psql("postgres",
+                      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" + db_ + "'",
+                      &out),
+              0)
+        << out;
+    auto down = client.Post("/v1/completions", auth, R"({"model":"gpt","prompt":"abc","max_tokens":3})",
+                            "application/json");
+    ASSERT_TRUE(down);
+    EXPECT_EQ(down->status, 503) << down->body;
+    EXPECT_NE(down->body.find("key_store_unavailable"), std::string::npos) << down->body;
+    EXPECT_EQ(down->body.find("127.0.0.1"), std::string::npos) << down->body;
+    ASSERT_EQ(pg.psql("postgres", "ALTER DATABASE " + db_ + " WITH ALLOW_CONNECTIONS true", &out), 0) << out;
+    auto back = client.Post("/v1/completions", auth, R"({"model":"gpt","prompt":"abc","max_tokens":3})",
+                            "application/json");
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->status, 200) << back->body;
   }
   ::kill(pid, SIGTERM);
   int status = 0;
@@ -393,6 +422,11 @@ TEST_F(PgKeyStoreTest, ForgeServeEndToEnd) {
   auto usage = test::run_forge("usage --keys " + url_ + " --csv");
   EXPECT_EQ(usage.exit_code, 0) << usage.output;
   EXPECT_NE(usage.output.find(",pgkey,gpt,/v1/completions,"), std::string::npos) << usage.output;
+  size_t rows = 0;
+  for (size_t p = usage.output.find(",pgkey,gpt,"); p != std::string::npos; p = usage.output.find(",pgkey,gpt,", p + 1)) {
+    ++rows;
+  }
+  EXPECT_EQ(rows, 2u) << "one ledger row per answered request:\n" << usage.output;
   usage = test::run_forge("usage --keys " + url_ + " --key pgkey");
   EXPECT_NE(usage.output.find("pgkey"), std::string::npos) << usage.output;
   fs::remove_all(dir);
