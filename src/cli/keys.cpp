@@ -32,7 +32,8 @@ void register_keys(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("keys", "Manage API keys of forge serve (create, list, revoke, rotate)");
   cmd->require_subcommand(1);
-  cmd->add_option("--db,--keys", a->db, "key store: SQLite file or postgresql:// URL (the --keys of forge serve)")->capture_default_str();
+  cmd->add_option("--db,--keys", a->db, "key store: SQLite file or postgresql:// URL (the --keys of forge serve)")
+      ->capture_default_str();
 
   auto* create = cmd->add_subcommand("create", "Create a key; its secret is printed once");
   create->add_option("--name", a->name, "a unique name (customer, app)")->required();

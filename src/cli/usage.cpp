@@ -18,7 +18,8 @@ void register_usage(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("usage", "Usage ledger of forge serve: totals per key and model, or every row as CSV");
-  cmd->add_option("--db,--keys", a->db, "key store: SQLite file or postgresql:// URL (the --keys of forge serve)")->capture_default_str();
+  cmd->add_option("--db,--keys", a->db, "key store: SQLite file or postgresql:// URL (the --keys of forge serve)")
+      ->capture_default_str();
   cmd->add_option("--key", a->key, "only this key (id, public id or name)");
   cmd->add_option("--since", a->since, "rows at or after: 2024-05-01, 2024-05-01T12:00:00 (UTC) or unix seconds");
   cmd->add_flag("--csv", a->csv, "every ledger row as CSV (time,key_id,key,model,endpoint,...)");

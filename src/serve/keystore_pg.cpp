@@ -320,15 +320,16 @@ class PgKeyStore final : public KeyStore {
       fail("[keys] cannot connect to PostgreSQL at {}: {}", shown_, msg);
     }
     // CREATE ... IF NOT EXISTS sends NOTICEs; libpq would print them on stderr.
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
   }
 
   Result exec(const std::string& sql, const std::vector<std::string>& params = {}) const {
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) values.push_back(p.c_str());
-    PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                               nullptr, 0);
+    PGresult* r =
+        PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0);
     ExecStatusType status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Result(r);
     std::string msg = scrub(one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_)));
@@ -340,7 +341,8 @@ class PgKeyStore final : public KeyStore {
 
   // libpq quotes the URI in some messages ("... in URI: \"postgresql://u:pw@...\""): redact it.
   std::string scrub(std::string msg) const {
-    for (size_t at = msg.find(url_); !url_.empty() && at != std::string::npos; at = msg.find(url_, at + shown_.size())) {
+    for (size_t at = msg.find(url_); !url_.empty() && at != std::string::npos;
+         at = msg.find(url_, at + shown_.size())) {
       msg.replace(at, url_.size(), shown_);
     }
     return msg;

@@ -40,7 +40,9 @@ LimitVerdict RateLimiter::admit(const ApiKey& key, int64_t prompt_tokens, int64_
   // Shared ledger: other servers charge this key too, so the month's total comes from the store
   // (queried before taking the lock: it is a network round trip).
   std::optional<int64_t> shared_month;
-  if (shared_ledger_ && key.monthly_tokens > 0 && tokens_used_) shared_month = tokens_used_(key.id, month_start_ms(now_ms));
+  if (shared_ledger_ && key.monthly_tokens > 0 && tokens_used_) {
+    shared_month = tokens_used_(key.id, month_start_ms(now_ms));
+  }
   std::lock_guard lock(mu_);
   KeyState& s = state(key, now_ms);
   if (shared_month) s.month_tokens = *shared_month;

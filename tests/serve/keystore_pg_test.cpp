@@ -2,6 +2,8 @@
 // PostgreSQL on loopback, pg_fixture.h), then what only a shared store does: two stores (two
 // servers) on one database, reconnecting, URL errors, and `forge serve --keys postgresql://...`
 // end to end.
+#include "serve/keystore_pg.h"
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -18,7 +20,6 @@
 #include "cli/cli_util.h"
 #include "models/gpt.h"
 #include "serve/keystore.h"
-#include "serve/keystore_pg.h"
 #include "serve/limits.h"
 #include "serve/pg_fixture.h"
 #include "test_util.h"
@@ -382,8 +383,8 @@ TEST_F(PgKeyStoreTest, ForgeServeEndToEnd) {
   {
     httplib::Client client("127.0.0.1", port);
     httplib::Headers auth{{"Authorization", "Bearer " + secret}};
-    auto res = client.Post("/v1/completions", auth, R"({"model":"gpt","prompt":"abc","max_tokens":3})",
-                           "application/json");
+    auto res =
+        client.Post("/v1/completions", auth, R"({"model":"gpt","prompt":"abc","max_tokens":3})", "application/json");
     ASSERT_TRUE(res) << slurp(log);
     EXPECT_EQ(res->status, 200) << res->body;
     auto denied = client.Post("/v1/completions", httplib::Headers{{"Authorization", "Bearer fk_000000000000_00"}},
@@ -396,20 +397,20 @@ TEST_F(PgKeyStoreTest, ForgeServeEndToEnd) {
     auto& pg = test::pg_server();
     std::string out;
     ASSERT_EQ(pg.psql("postgres", "ALTER DATABASE " + db_ + " WITH ALLOW_CONNECTIONS false", &out), 0) << out;
-    ASSERT_EQ(pg.psql("postgres",
-                      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" + db_ + "'",
-                      &out),
-              0)
+    ASSERT_EQ(
+        pg.psql("postgres",
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" + db_ + "'", &out),
+        0)
         << out;
-    auto down = client.Post("/v1/completions", auth, R"({"model":"gpt","prompt":"abc","max_tokens":3})",
-                            "application/json");
+    auto down =
+        client.Post("/v1/completions", auth, R"({"model":"gpt","prompt":"abc","max_tokens":3})", "application/json");
     ASSERT_TRUE(down);
     EXPECT_EQ(down->status, 503) << down->body;
     EXPECT_NE(down->body.find("key_store_unavailable"), std::string::npos) << down->body;
     EXPECT_EQ(down->body.find("127.0.0.1"), std::string::npos) << down->body;
     ASSERT_EQ(pg.psql("postgres", "ALTER DATABASE " + db_ + " WITH ALLOW_CONNECTIONS true", &out), 0) << out;
-    auto back = client.Post("/v1/completions", auth, R"({"model":"gpt","prompt":"abc","max_tokens":3})",
-                            "application/json");
+    auto back =
+        client.Post("/v1/completions", auth, R"({"model":"gpt","prompt":"abc","max_tokens":3})", "application/json");
     ASSERT_TRUE(back);
     EXPECT_EQ(back->status, 200) << back->body;
   }
@@ -423,7 +424,8 @@ TEST_F(PgKeyStoreTest, ForgeServeEndToEnd) {
   EXPECT_EQ(usage.exit_code, 0) << usage.output;
   EXPECT_NE(usage.output.find(",pgkey,gpt,/v1/completions,"), std::string::npos) << usage.output;
   size_t rows = 0;
-  for (size_t p = usage.output.find(",pgkey,gpt,"); p != std::string::npos; p = usage.output.find(",pgkey,gpt,", p + 1)) {
+  for (size_t p = usage.output.find(",pgkey,gpt,"); p != std::string::npos;
+       p = usage.output.find(",pgkey,gpt,", p + 1)) {
     ++rows;
   }
   EXPECT_EQ(rows, 2u) << "one ledger row per answered request:\n" << usage.output;

@@ -50,8 +50,8 @@ class PgServer {
   // Runs SQL through psql as the test user; returns psql's exit code, output in *out.
   int psql(const std::string& db, const std::string& sql, std::string* out = nullptr) const {
     std::string file = dir_ + "/psql.out";
-    std::string cmd = bin_ + "/psql -X -q -t -A -v ON_ERROR_STOP=1 \"" + url(db) + "\" -c \"" + sql + "\" > " + file +
-                      " 2>&1";
+    std::string cmd =
+        bin_ + "/psql -X -q -t -A -v ON_ERROR_STOP=1 \"" + url(db) + "\" -c \"" + sql + "\" > " + file + " 2>&1";
     int rc = run(cmd);
     if (out) *out = slurp(file);
     return rc;
