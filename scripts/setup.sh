@@ -26,8 +26,10 @@ packages=(
   fortunes fortunes-zh                          # text corpora: topic classification, language models
   libjs-chart.js                                # Chart.js, embedded in the serve playground at build time
   libcpp-httplib-dev libssl-dev libsqlite3-dev  # model server: HTTP(S), key hashing, keys + usage ledger
+  libpq-dev                                     # model server: PostgreSQL key store shared by several servers
 )
-test_packages=(python3-venv python3-numpy chromium chromium-driver)  # chromium: the playground's browser test
+test_packages=(python3-venv python3-numpy chromium chromium-driver  # chromium: the playground's browser test
+  postgresql)  # the PostgreSQL key-store tests start a throwaway server (initdb, pg_ctl) on loopback
 # Debian's torch calls the system libblas.so.3 for matmul/linear; with only the netlib reference
 # BLAS installed that runs at ~7 GFLOP/s here. OpenBLAS (OpenMP build, like torch's own threads)
 # is the fastest BLAS Debian ships for it, so comparisons measure PyTorch at its best.
