@@ -103,7 +103,7 @@ TEST(LlamaTrain, TinyMatchesInferenceModelInBothLayouts) {
     LlamaLoraModel train(ck, lc, 1);
     auto infer = models::load_llama(ck);
     infer->set_gemm_attention_rows(1000000);  // the per-token attention loop
-    EXPECT_LT(max_abs_diff(trainable_logits(train, ids), inference_logits(*infer, ids)), 1e-4) << "gguf " << gguf;
+    EXPECT_LT(max_abs_diff(trainable_logits(train, ids), inference_logits(*infer, ids)), 2e-5) << "gguf " << gguf;
   }
   // Same weights in the two layouts give the same logits.
   LoraConfig lc;
@@ -215,8 +215,9 @@ TEST(LoraErrors, BadConfigAndMismatchedAdapters) {
 }
 
 // SmolLM2: the trainable forward (f32, dequantized once) against LlamaModel with
-// dequantize_weights = true. Tolerance 2e-3 absolute on logits of magnitude ~10-30: the two
-// paths sum in different orders (oneDNN sgemm vs. our attention loop) over 30 layers.
+// dequantize_weights = true. Tolerance 5e-4 absolute on logits of magnitude ~10-30 (measured
+// 6e-5): the two paths sum in different orders (autograd ops vs. the fused inference loops) over
+// 30 layers.
 TEST(LlamaTrain, SmolLM2MatchesInferenceModel) {
   ASSERT_TRUE(fs::exists(kSmol)) << "run scripts/fetch_models.sh (model missing: " << kSmol << ")";
   const LlamaCheckpoint ck = models::open_llama_gguf(kSmol);
@@ -230,7 +231,7 @@ TEST(LlamaTrain, SmolLM2MatchesInferenceModel) {
                                     std::string("<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n")}) {
     const auto ids = ck.tokenizer->encode(prompt);
     const auto a = trainable_logits(train, ids), b = inference_logits(*infer, ids);
-    EXPECT_LT(max_abs_diff(a, b), 2e-3) << prompt;
+    EXPECT_LT(max_abs_diff(a, b), 5e-4) << prompt;
   }
 }
 
