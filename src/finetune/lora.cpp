@@ -196,7 +196,9 @@ nlohmann::json run_lora_finetune(const FinetuneOptions& options) {
   const int64_t steps_per_epoch = (batches_per_epoch + r.accumulation - 1) / r.accumulation;
   int64_t total_steps = steps_per_epoch * r.epochs;
   if (options.max_steps > 0) total_steps = std::min(total_steps, options.max_steps);
-  const WarmupLinear schedule(r.lr, r.warmup, std::max<int64_t>(total_steps, 1));
+  // A --max-steps run shorter than the warmup keeps warming up (warmup clamped below the total).
+  const int64_t total_for_schedule = std::max<int64_t>(total_steps, 1) + 1;
+  const WarmupLinear schedule(r.lr, std::min(r.warmup, total_for_schedule - 1), total_for_schedule);
 
   fs::create_directories(run_dir);
   std::ofstream history(fs::path(run_dir) / "history.csv");
