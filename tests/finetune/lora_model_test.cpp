@@ -233,6 +233,24 @@ TEST(LlamaTrain, SmolLM2MatchesInferenceModel) {
     const auto a = trainable_logits(train, ids), b = inference_logits(*infer, ids);
     EXPECT_LT(max_abs_diff(a, b), 5e-4) << prompt;
   }
+  // A random adapter (HF row order) on the GGUF base: the unmerged trainable model equals
+  // LlamaModel with the adapter merged at load (same tolerance and reason).
+  Generator gen(11);
+  LoraAdapter adapter;
+  adapter.config = lc;
+  for (int64_t l : {0, 7, 29}) {
+    adapter.weights[{"q_proj", l}] = {randn({lc.rank, 576}, gen, 0.05), randn({576, lc.rank}, gen, 0.05)};
+    adapter.weights[{"v_proj", l}] = {randn({lc.rank, 576}, gen, 0.05), randn({192, lc.rank}, gen, 0.05)};
+  }
+  LlamaLoraModel tuned(ck, lc, 0);
+  tuned.load_adapter(adapter);
+  LlamaCheckpoint merged = models::apply_lora(ck, adapter);
+  merged.config.dequantize_weights = true;
+  auto merged_model = models::load_llama(merged);
+  const auto ids = ck.tokenizer->encode("Once upon a time, in a land far away,");
+  const auto tuned_logits = trainable_logits(tuned, ids);
+  EXPECT_LT(max_abs_diff(tuned_logits, inference_logits(*merged_model, ids)), 5e-4);
+  EXPECT_GT(max_abs_diff(tuned_logits, trainable_logits(train, ids)), 1e-2);  // the adapter matters
 }
 
 }  // namespace
