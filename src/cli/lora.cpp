@@ -1,5 +1,7 @@
 // `forge lora merge MODEL ADAPTER OUT.gguf [--type f32|q8_0|q4_0|q4_1|q4_k|q6_k]`: writes a GGUF
 // checkpoint with a LoRA adapter merged into its weights (W' = W + alpha/r B A).
+#include "models/lora.h"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -7,7 +9,6 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "models/lora.h"
 
 namespace forge::cli {
 
@@ -16,8 +17,9 @@ namespace {
 DType merge_type(const std::string& name) {
   std::string lower = name;
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const std::pair<const char*, DType> types[] = {{"f32", DType::kF32},   {"q8_0", DType::kQ8_0}, {"q4_0", DType::kQ4_0},
-                                                 {"q4_1", DType::kQ4_1}, {"q4_k", DType::kQ4_K}, {"q6_k", DType::kQ6_K}};
+  const std::pair<const char*, DType> types[] = {{"f32", DType::kF32},   {"q8_0", DType::kQ8_0},
+                                                 {"q4_0", DType::kQ4_0}, {"q4_1", DType::kQ4_1},
+                                                 {"q4_k", DType::kQ4_K}, {"q6_k", DType::kQ6_K}};
   for (const auto& [n, t] : types) {
     if (lower == n) return t;
   }
@@ -37,7 +39,8 @@ void register_lora(CLI::App& app) {
   merge->add_option("model", a->model, "base checkpoint (.gguf)")->required();
   merge->add_option("adapter", a->adapter, "LoRA adapter dir (PEFT format) or a finetune run dir")->required();
   merge->add_option("output", a->out, "the .gguf file to write")->required();
-  merge->add_option("--type", a->type, "storage of the merged weights: f32 (exact, default), q8_0, q4_0, q4_1, q4_k, q6_k");
+  merge->add_option("--type", a->type,
+                    "storage of the merged weights: f32 (exact, default), q8_0, q4_0, q4_1, q4_k, q6_k");
   merge->callback([a] {
     const DType type = merge_type(a->type);
     const auto t0 = std::chrono::steady_clock::now();

@@ -174,17 +174,16 @@ nlohmann::json run_lora_finetune(const FinetuneOptions& options) {
 
   models::LlamaCheckpoint base = models::open_llama_checkpoint(r.model_path);
   FORGE_CHECK(base.tokenizer != nullptr, "[finetune] {}: the checkpoint has no tokenizer", r.model_path);
-  const llm::ChatTemplate tmpl = base.chat_template ? llm::ChatTemplate::detect(*base.chat_template)
-                                                    : llm::ChatTemplate::from_name("chatml");
+  const llm::ChatTemplate tmpl =
+      base.chat_template ? llm::ChatTemplate::detect(*base.chat_template) : llm::ChatTemplate::from_name("chatml");
   int64_t dropped = 0;
   const std::vector<LoraExample> data = load_lora_examples(r.jsonl, tmpl, *base.tokenizer, r.max_len, &dropped);
   models::LlamaLoraModel model(base, r.lora, r.seed);
   const NamedTensors params = model.parameters();
   int64_t n_params = 0;
   for (const auto& p : params) n_params += p.tensor.numel();
-  log(fmt::format("lora: {} ({} layers), rank {}, alpha {}, targets [{}], {} trainable parameters",
-                  base.config.name, base.config.n_layer, r.lora.rank, r.lora.alpha,
-                  fmt::join(r.lora.target_modules, ", "), n_params));
+  log(fmt::format("lora: {} ({} layers), rank {}, alpha {}, targets [{}], {} trainable parameters", base.config.name,
+                  base.config.n_layer, r.lora.rank, r.lora.alpha, fmt::join(r.lora.target_modules, ", "), n_params));
   log(fmt::format("data: {} rows from {} ({} dropped), template {}", data.size(), r.jsonl, dropped, tmpl.name()));
 
   AdamWOptions ao;
@@ -258,8 +257,8 @@ nlohmann::json run_lora_finetune(const FinetuneOptions& options) {
                            {"tokens_per_second", tps}}
                 .dump());
       } else {
-        log(fmt::format("step {}/{} epoch {} loss {:.4f} lr {:.3g} grad_norm {:.3f} {:.0f} tokens/s", step,
-                        total_steps, epoch, step_loss, opt.lr(), gnorm, tps));
+        log(fmt::format("step {}/{} epoch {} loss {:.4f} lr {:.3g} grad_norm {:.3f} {:.0f} tokens/s", step, total_steps,
+                        epoch, step_loss, opt.lr(), gnorm, tps));
       }
     }
     epoch_loss = loss_tokens > 0 ? loss_sum / static_cast<double>(loss_tokens) : NAN;

@@ -29,8 +29,8 @@ std::vector<llm::ChatMessage> parse_instruction_row(const std::string& line, con
   FORGE_CHECK(!j.is_discarded() && j.is_object(), "[finetune] {}: not a JSON object", where);
   std::vector<llm::ChatMessage> msgs;
   if (j.contains("messages")) {
-    FORGE_CHECK(j["messages"].is_array() && !j["messages"].empty(), "[finetune] {}: \"messages\" must be a non-empty array",
-                where);
+    FORGE_CHECK(j["messages"].is_array() && !j["messages"].empty(),
+                "[finetune] {}: \"messages\" must be a non-empty array", where);
     bool has_assistant = false;
     for (const auto& m : j["messages"]) {
       FORGE_CHECK(m.is_object(), "[finetune] {}: each message must be an object with role and content", where);
@@ -70,7 +70,8 @@ LoraExample make_lora_example(const std::vector<llm::ChatMessage>& messages, con
   for (size_t i = 0; i < messages.size(); ++i) {
     if (messages[i].role != "assistant") continue;
     const std::vector<llm::ChatMessage> before(messages.begin(), messages.begin() + static_cast<std::ptrdiff_t>(i));
-    const std::vector<llm::ChatMessage> through(messages.begin(), messages.begin() + static_cast<std::ptrdiff_t>(i + 1));
+    const std::vector<llm::ChatMessage> through(messages.begin(),
+                                                messages.begin() + static_cast<std::ptrdiff_t>(i + 1));
     const std::string prompt = tmpl.render(before, true);
     const std::string full = tmpl.render(through, false);
     FORGE_CHECK(prompt.rfind(done, 0) == 0 && full.rfind(prompt, 0) == 0,

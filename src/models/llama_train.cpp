@@ -97,7 +97,7 @@ LlamaLoraModel::LlamaLoraModel(const LlamaCheckpoint& base, const LoraConfig& lo
   const Tensor out = base.lookup("output", -1);
   output_ = out.defined() ? frozen_f32(out) : tok_embd_;
   const int64_t qd = c.n_head * c.head_dim, kvd = c.n_kv_head * c.head_dim;
-  const int64_t shapes[7][2] = {{qd, c.d_model},   {kvd, c.d_model},  {kvd, c.d_model}, {c.d_model, qd},
+  const int64_t shapes[7][2] = {{qd, c.d_model},     {kvd, c.d_model},    {kvd, c.d_model},   {c.d_model, qd},
                                 {c.d_ff, c.d_model}, {c.d_ff, c.d_model}, {c.d_model, c.d_ff}};
   layers_.resize(static_cast<size_t>(c.n_layer));
   for (int64_t l = 0; l < c.n_layer; ++l) {

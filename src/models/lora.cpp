@@ -136,8 +136,7 @@ void save_lora_adapter(const std::string& dir, const LoraAdapter& adapter) {
 LoraAdapter load_lora_adapter(const std::string& dir) {
   const fs::path cfg_path = fs::path(dir) / "adapter_config.json";
   const fs::path st_path = fs::path(dir) / "adapter_model.safetensors";
-  FORGE_CHECK(fs::is_regular_file(cfg_path), "[lora] {}: no adapter_config.json (expected a PEFT LoRA directory)",
-              dir);
+  FORGE_CHECK(fs::is_regular_file(cfg_path), "[lora] {}: no adapter_config.json (expected a PEFT LoRA directory)", dir);
   FORGE_CHECK(fs::is_regular_file(st_path), "[lora] {}: no adapter_model.safetensors", dir);
   std::ifstream in(cfg_path);
   const auto j = nlohmann::json::parse(in, nullptr, false);
@@ -150,8 +149,8 @@ LoraAdapter load_lora_adapter(const std::string& dir) {
     a.config.alpha = j.at("lora_alpha").get<double>();
     a.config.dropout = j.value("lora_dropout", 0.0);
     const auto& tm = j.at("target_modules");
-    a.config.target_modules = tm.is_string() ? std::vector<std::string>{tm.get<std::string>()}
-                                             : tm.get<std::vector<std::string>>();
+    a.config.target_modules =
+        tm.is_string() ? std::vector<std::string>{tm.get<std::string>()} : tm.get<std::vector<std::string>>();
     a.base_model = j.value("base_model_name_or_path", std::string());
   } catch (const nlohmann::json::exception& e) {
     fail("[lora] {}: {}", cfg_path.string(), e.what());
@@ -184,8 +183,7 @@ LoraAdapter load_lora_adapter(const std::string& dir) {
   FORGE_CHECK(!a.weights.empty(), "[lora] {}: no LoRA tensors", st_path.string());
   for (const auto& [key, p] : a.weights) {
     const std::string prefix = lora_tensor_prefix(key.first, key.second);
-    FORGE_CHECK(p.a.defined() && p.b.defined(), "[lora] {}: {} needs both lora_A and lora_B", st_path.string(),
-                prefix);
+    FORGE_CHECK(p.a.defined() && p.b.defined(), "[lora] {}: {} needs both lora_A and lora_B", st_path.string(), prefix);
     FORGE_CHECK(p.a.size(0) == a.config.rank && p.b.size(1) == a.config.rank,
                 "[lora] {}: {} has lora_A {} and lora_B {} but r = {}", st_path.string(), prefix, shape_str(p.a),
                 shape_str(p.b), a.config.rank);
@@ -197,8 +195,8 @@ void check_lora_fits(const LoraAdapter& adapter, const LlamaCheckpoint& base) {
   const auto& c = base.config;
   for (const auto& [key, p] : adapter.weights) {
     const auto& [module, layer] = key;
-    FORGE_CHECK(layer >= 0 && layer < c.n_layer, "[lora] adapter/base shape mismatch: {} has layer {} but the base has {}",
-                module, layer, c.n_layer);
+    FORGE_CHECK(layer >= 0 && layer < c.n_layer,
+                "[lora] adapter/base shape mismatch: {} has layer {} but the base has {}", module, layer, c.n_layer);
     const Tensor w = base.lookup(lora_module(module).role, layer);
     FORGE_CHECK(w.defined(), "[lora] base checkpoint has no weight for {} (layer {})", module, layer);
     const int64_t out = w.size(0), in = w.size(1);
@@ -281,7 +279,8 @@ int64_t merge_lora_gguf(const std::string& model_path, const std::string& adapte
     Tensor w = merged.lookup(it->second.first, it->second.second);
     DType to = type;
     const int64_t inner = w.shape().back();
-    if (is_quantized(to) && inner % block_size(to) != 0) to = inner % block_size(DType::kQ8_0) == 0 ? DType::kQ8_0 : DType::kF32;
+    if (is_quantized(to) && inner % block_size(to) != 0)
+      to = inner % block_size(DType::kQ8_0) == 0 ? DType::kQ8_0 : DType::kF32;
     tensors.emplace_back(ti.name, to == DType::kF32 ? w : quantize(w, to));
     ++count;
   }

@@ -8,6 +8,7 @@
 
 #include "autograd/grad_mode.h"
 #include "core/random.h"
+#include "finetune/lora_test_util.h"
 #include "formats/safetensors.h"
 #include "models/llama_train.h"
 #include "models/lora.h"
@@ -15,7 +16,6 @@
 #include "ops/elementwise.h"
 #include "ops/linalg.h"
 #include "ops/reduce.h"
-#include "finetune/lora_test_util.h"
 #include "test_util.h"
 
 namespace forge {
@@ -59,8 +59,8 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
 TEST(LoraLinear, Gradcheck) {
   Tensor x = test::randn_leaf({2, 3, 5}, 1), w = test::randn_leaf({4, 5}, 2), a = test::randn_leaf({2, 5}, 3),
          b = test::randn_leaf({4, 2}, 4);
-  EXPECT_TRUE(test::grad_ok(
-      [](const Tensors& t) { return models::lora_linear(t[0], t[1], t[2], t[3], 1.5); }, {x, w, a, b}));
+  EXPECT_TRUE(
+      test::grad_ok([](const Tensors& t) { return models::lora_linear(t[0], t[1], t[2], t[3], 1.5); }, {x, w, a, b}));
 }
 
 TEST(LoraLinear, MatchesMergedWeightAndDropoutOnlyTouchesTheLoraBranch) {

@@ -2,7 +2,6 @@
 // rule (tools/lora/check_peft_adapter.py, venv torch), the finetune recipe's data handling, and
 // black-box CLI runs (forge finetune --max-steps 2, generate/chat --lora, lora merge).
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -54,9 +53,9 @@ TEST(LoraPeft, PythonReadsAdapterByPeftNamesAndMergeRule) {
   }
   save_safetensors((dir / "base.safetensors").string(), base_w);
   save_safetensors((dir / "merged.safetensors").string(), merged_w);
-  const std::string cmd = std::string(FORGE_TEST_PYTHON) + " " + FORGE_TEST_DATA_DIR + "/../tools/lora/check_peft_adapter.py " +
-                          (dir / "adapter").string() + " " + (dir / "base.safetensors").string() + " " +
-                          (dir / "merged.safetensors").string() + " 2>&1";
+  const std::string cmd = std::string(FORGE_TEST_PYTHON) + " " + FORGE_TEST_DATA_DIR +
+                          "/../tools/lora/check_peft_adapter.py " + (dir / "adapter").string() + " " +
+                          (dir / "base.safetensors").string() + " " + (dir / "merged.safetensors").string() + " 2>&1";
   std::FILE* pipe = ::popen(cmd.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::string out;
@@ -115,10 +114,11 @@ std::string smoke_config(const fs::path& dir, const std::string& lora_extra = ""
                                             "{\"role\":\"assistant\",\"content\":\"ANSWER: hello\"}]}\n"
                                           : data);
   const fs::path cfg = dir / "lora.toml";
-  write(cfg, "name = \"smoke\"\n[model]\ntype = \"llama\"\npath = \"" + kSmol +
-                 "\"\n[data]\njsonl = \"train.jsonl\"\n[lora]\n" +
-                 (lora_extra.empty() ? "rank = 4\nalpha = 8\ntarget_modules = [\"q_proj\", \"v_proj\"]\n" : lora_extra) +
-                 "[train]\nepochs = 1\nbatch_size = 2\naccumulation = 1\nlr = 1e-3\nmax_len = 48\nthreads = 2\n");
+  write(cfg,
+        "name = \"smoke\"\n[model]\ntype = \"llama\"\npath = \"" + kSmol +
+            "\"\n[data]\njsonl = \"train.jsonl\"\n[lora]\n" +
+            (lora_extra.empty() ? "rank = 4\nalpha = 8\ntarget_modules = [\"q_proj\", \"v_proj\"]\n" : lora_extra) +
+            "[train]\nepochs = 1\nbatch_size = 2\naccumulation = 1\nlr = 1e-3\nmax_len = 48\nthreads = 2\n");
   return cfg.string();
 }
 

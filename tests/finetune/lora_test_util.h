@@ -69,7 +69,8 @@ inline LlamaCheckpoint tiny_checkpoint(bool gguf_layout, uint64_t seed = 7) {
 }
 
 // A random adapter (B nonzero) for `targets` on a tiny checkpoint, in Hugging Face row order.
-inline LoraAdapter random_adapter(const LlamaCheckpoint& ck, const std::vector<std::string>& targets, uint64_t seed = 3) {
+inline LoraAdapter random_adapter(const LlamaCheckpoint& ck, const std::vector<std::string>& targets,
+                                  uint64_t seed = 3) {
   LoraAdapter a;
   a.config.rank = 2;
   a.config.alpha = 4;
