@@ -155,6 +155,13 @@ LoraAdapter load_lora_adapter(const std::string& dir) {
   } catch (const nlohmann::json::exception& e) {
     fail("[lora] {}: {}", cfg_path.string(), e.what());
   }
+  // PEFT options that change the math: reject instead of silently applying the wrong update.
+  FORGE_CHECK(!(j.contains("use_rslora") && j["use_rslora"].is_boolean() && j["use_rslora"].get<bool>()),
+              "[lora] {}: rsLoRA adapters (use_rslora) are not supported", cfg_path.string());
+  for (const char* key : {"rank_pattern", "alpha_pattern"}) {
+    FORGE_CHECK(!j.contains(key) || j[key].is_null() || j[key].empty(), "[lora] {}: per-module {} is not supported",
+                cfg_path.string(), key);
+  }
   FORGE_CHECK(!j.contains("use_dora") || !j["use_dora"].is_boolean() || !j["use_dora"].get<bool>(),
               "[lora] {}: DoRA adapters are not supported", cfg_path.string());
   check_lora_config(a.config);

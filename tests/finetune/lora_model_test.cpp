@@ -2,9 +2,11 @@
 // inference LlamaModel (synthetic tiny checkpoints in both RoPE layouts, and SmolLM2), adapter
 // save/load, merging, and bad input.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "autograd/grad_mode.h"
 #include "core/random.h"
@@ -184,6 +186,22 @@ TEST(LoraAdapterIo, SaveLoadRoundTrip) {
   EXPECT_EQ(st.at("base_model.model.model.layers.1.mlp.up_proj.lora_B.weight").shape(), (Shape{24, 2}));
   EXPECT_EQ(st.at("base_model.model.model.layers.0.self_attn.v_proj.lora_A.weight").shape(), (Shape{2, 16}));
   EXPECT_EQ(models::find_lora_adapter_dir(dir), dir);
+  // PEFT options that would change the update are rejected, not ignored.
+  const std::string cfg = dir + "/adapter_config.json";
+  std::ifstream in(cfg);
+  nlohmann::json j = nlohmann::json::parse(in);
+  in.close();
+  j["use_rslora"] = true;
+  std::ofstream(cfg) << j.dump();
+  EXPECT_THROW_MSG(models::load_lora_adapter(dir), "rsLoRA adapters (use_rslora) are not supported");
+  j["use_rslora"] = false;
+  j["rank_pattern"] = {{"q_proj", 4}};
+  std::ofstream(cfg) << j.dump();
+  EXPECT_THROW_MSG(models::load_lora_adapter(dir), "per-module rank_pattern is not supported");
+  j["rank_pattern"] = nlohmann::json::object();
+  j["peft_type"] = "IA3";
+  std::ofstream(cfg) << j.dump();
+  EXPECT_THROW_MSG(models::load_lora_adapter(dir), "peft_type is 'IA3', expected 'LORA'");
   fs::remove_all(dir);
 }
 
