@@ -14,12 +14,13 @@
 #include "llm/chat_template.h"
 #include "llm/generate.h"
 #include "llm/load.h"
+#include "models/lora.h"
 
 namespace forge::cli {
 
 void register_chat(CLI::App& app) {
   struct Args {
-    std::string path, system, tmpl;
+    std::string lora, path, system, tmpl;
     llm::GenerateOptions gen;
     bool stats = false;
   };
@@ -31,10 +32,11 @@ void register_chat(CLI::App& app) {
   cmd->add_option("model", a->path, ".gguf file or Hugging Face model directory")->required();
   cmd->add_option("--system,-s", a->system, "system prompt (default: the template's own, if any)");
   cmd->add_option("--template", a->tmpl, "chat format: chatml, llama3, zephyr, mistral (default: from the checkpoint)");
+  cmd->add_option("--lora", a->lora, "LoRA adapter dir (PEFT format, or a finetune run dir) merged at load");
   add_generation_flags(cmd, a->gen);
   cmd->add_flag("--stats", a->stats, "print token counts and speeds to stderr after each reply");
   cmd->callback([a] {
-    auto model = llm::load_causal_lm(a->path);
+    auto model = a->lora.empty() ? llm::load_causal_lm(a->path) : models::load_llama_with_lora(a->path, a->lora);
     auto tok = model->tokenizer();
     FORGE_CHECK(tok != nullptr, "[chat] {} has no tokenizer", a->path);
     llm::ChatTemplate tmpl = llm::ChatTemplate::from_name("chatml");

@@ -43,5 +43,7 @@ void register_keys(CLI::App& app);
 void register_usage(CLI::App& app);
 // `forge finetune CONFIG.toml` (cli/finetune.cpp).
 void register_finetune(CLI::App& app);
+// `forge lora merge MODEL ADAPTER OUT.gguf` (cli/lora.cpp).
+void register_lora(CLI::App& app);
 
 }  // namespace forge::cli

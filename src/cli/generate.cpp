@@ -9,12 +9,13 @@
 #include "core/error.h"
 #include "llm/generate.h"
 #include "llm/load.h"
+#include "models/lora.h"
 
 namespace forge::cli {
 
 void register_generate(CLI::App& app) {
   struct Args {
-    std::string path, prompt;
+    std::string path, prompt, lora;
     llm::GenerateOptions gen;
     bool stats = false, no_prompt = false;
   };
@@ -24,11 +25,12 @@ void register_generate(CLI::App& app) {
   auto* cmd = app.add_subcommand("generate", "Generate text with a language model (streams to stdout)");
   cmd->add_option("path", a->path, "run dir (runs/<name>) or model dir")->required();
   cmd->add_option("--prompt,-p", a->prompt, "text to continue")->required();
+  cmd->add_option("--lora", a->lora, "LoRA adapter dir (PEFT format, or a finetune run dir) merged at load");
   add_generation_flags(cmd, a->gen);
   cmd->add_flag("--no-prompt", a->no_prompt, "print only the completion, not the prompt");
   cmd->add_flag("--stats", a->stats, "print token counts and speeds to stderr");
   cmd->callback([a] {
-    auto model = llm::load_causal_lm(a->path);
+    auto model = a->lora.empty() ? llm::load_causal_lm(a->path) : models::load_llama_with_lora(a->path, a->lora);
     auto tok = model->tokenizer();
     FORGE_CHECK(tok != nullptr, "[generate] {} has no tokenizer", a->path);
     const std::vector<int32_t> prompt = tok->encode(a->prompt, true);

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   forge::cli::register_keys(app);
   forge::cli::register_usage(app);
   forge::cli::register_finetune(app);
+  forge::cli::register_lora(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

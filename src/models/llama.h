@@ -102,6 +102,22 @@ class LlamaModel final : public BufferedCausalLM {
   std::vector<int64_t> pos_;
 };
 
+// An opened checkpoint before a model is built from it: the parsed config, a lookup of its
+// tensors by role (views of the mapped file), tokenizer and chat template. The LoRA trainer and
+// adapter merging (models/lora.h) build on this; `keepalive` owns the mapping.
+struct LlamaCheckpoint {
+  LlamaConfig config;
+  TensorLookup lookup;
+  text::TokenizerPtr tokenizer;
+  std::optional<std::string> chat_template;
+  std::shared_ptr<void> keepalive;
+};
+LlamaCheckpoint open_llama_gguf(const std::string& path);
+LlamaCheckpoint open_llama_hf(const std::string& dir);
+// A directory opens as Hugging Face, anything else as GGUF.
+LlamaCheckpoint open_llama_checkpoint(const std::string& path);
+std::shared_ptr<LlamaModel> load_llama(const LlamaCheckpoint& checkpoint);
+
 // Loaders. Errors name the file and what is wrong (missing tensor, wrong architecture, bad shape).
 // dequantize_weights: see LlamaConfig::dequantize_weights.
 std::shared_ptr<LlamaModel> load_llama_gguf(const std::string& path, bool dequantize_weights = false);

@@ -32,7 +32,7 @@ const TensorNameRow& row_of(const std::string& role) {
 
 }  // namespace
 
-std::shared_ptr<LlamaModel> load_llama_gguf(const std::string& path, bool dequantize_weights) {
+LlamaCheckpoint open_llama_gguf(const std::string& path) {
   auto file = std::make_shared<GgufFile>(load_gguf(path));
   const std::string arch = file->architecture();
   FORGE_CHECK(arch == "llama", "[llama] {}: architecture '{}' is not supported here (expected 'llama')", path, arch);
@@ -60,7 +60,6 @@ std::shared_ptr<LlamaModel> load_llama_gguf(const std::string& path, bool dequan
   const Tensor embd = file->tensor(row_of("tok_embd").gguf);
   c.vocab = embd.size(0);
   c.rope_halves = false;
-  c.dequantize_weights = dequantize_weights;
   auto lookup = [file](const std::string& role, int64_t layer) {
     const std::string name = layer_name(row_of(role).gguf, layer);
     return file->has_tensor(name) ? file->tensor(name) : Tensor();
@@ -69,10 +68,16 @@ std::shared_ptr<LlamaModel> load_llama_gguf(const std::string& path, bool dequan
   std::optional<std::string> tmpl;
   if (file->has("tokenizer.chat_template"))
     tmpl = file->at("tokenizer.chat_template").as_string("tokenizer.chat_template");
-  return std::make_shared<LlamaModel>(c, lookup, tok, tmpl, file);
+  return {c, lookup, tok, tmpl, file};
 }
 
-std::shared_ptr<LlamaModel> load_llama_hf(const std::string& dir) {
+std::shared_ptr<LlamaModel> load_llama_gguf(const std::string& path, bool dequantize_weights) {
+  LlamaCheckpoint ck = open_llama_gguf(path);
+  ck.config.dequantize_weights = dequantize_weights;
+  return load_llama(ck);
+}
+
+LlamaCheckpoint open_llama_hf(const std::string& dir) {
   auto ckpt = std::make_shared<HfCheckpoint>(load_hf_checkpoint(dir));
   const auto& j = ckpt->config;
   const std::string type = j.value("model_type", "");
@@ -109,7 +114,20 @@ std::shared_ptr<LlamaModel> load_llama_hf(const std::string& dir) {
     return ckpt->has(name) ? ckpt->at(name) : Tensor();
   };
   text::TokenizerPtr tok = tokenizer_from_hf_dir(dir);
-  return std::make_shared<LlamaModel>(c, lookup, tok, ckpt->chat_template, ckpt);
+  return {c, lookup, tok, ckpt->chat_template, ckpt};
+}
+
+std::shared_ptr<LlamaModel> load_llama_hf(const std::string& dir) { return load_llama(open_llama_hf(dir)); }
+
+LlamaCheckpoint open_llama_checkpoint(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return open_llama_hf(path);
+  return open_llama_gguf(path);
+}
+
+std::shared_ptr<LlamaModel> load_llama(const LlamaCheckpoint& checkpoint) {
+  return std::make_shared<LlamaModel>(checkpoint.config, checkpoint.lookup, checkpoint.tokenizer,
+                                      checkpoint.chat_template, checkpoint.keepalive);
 }
 
 }  // namespace forge::models
