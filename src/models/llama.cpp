@@ -263,9 +263,7 @@ void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const Layer& L = layers_[static_cast<size_t>(l)];
     rms_norm_rows(x_.data(), rows, d, L.attn_norm.data(), c.rms_eps, h_.data());
-    linear_into(L.wq, h_.data(), rows, q_.data(), scratch_);
-    linear_into(L.wk, h_.data(), rows, k_.data(), scratch_);
-    linear_into(L.wv, h_.data(), rows, v_.data(), scratch_);
+    linears_into({{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}}, h_.data(), rows, scratch_);
     for (int64_t r = 0; r < rows; ++r) {
       rope_row(q_.data() + r * qd, H, hd, cos_.data() + r * half, sin_.data() + r * half, c.rope_halves);
       rope_row(k_.data() + r * kvd, KV, hd, cos_.data() + r * half, sin_.data() + r * half, c.rope_halves);
@@ -320,8 +318,7 @@ void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all
     linear_into(L.wo, att_.data(), rows, h_.data(), scratch_);
     for (int64_t i = 0; i < rows * d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];
     rms_norm_rows(x_.data(), rows, d, L.ffn_norm.data(), c.rms_eps, h_.data());
-    linear_into(L.w_gate, h_.data(), rows, gate_.data(), scratch_);
-    linear_into(L.w_up, h_.data(), rows, up_.data(), scratch_);
+    linears_into({{&L.w_gate, gate_.data()}, {&L.w_up, up_.data()}}, h_.data(), rows, scratch_);
     silu_mul(gate_.data(), up_.data(), rows * c.d_ff);
     linear_into(L.w_down, gate_.data(), rows, h_.data(), scratch_);
     for (int64_t i = 0; i < rows * d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];

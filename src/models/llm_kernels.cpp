@@ -34,6 +34,11 @@ LinearWeight make_linear(const Tensor& weight, const Tensor& bias, const std::st
               what, dtype_name(weight.dtype()));
   if (!is_quantized(weight.dtype()) && weight.dtype() != DType::kF32) w.weight = weight.to(DType::kF32);
   if (w.weight.dtype() == DType::kF32) w.weight = w.weight.contiguous();
+  if (!transposed && cpu::packed_quant_supported(w.weight.dtype()) && w.in % 32 == 0) {
+    const Tensor c = w.weight.contiguous();
+    w.packed = std::make_shared<const cpu::PackedQuantMatrix>(
+        cpu::pack_quant_rows(c.raw_data(), c.dtype(), w.out, w.in));
+  }
   if (bias.defined()) {
     FORGE_CHECK(bias.dim() == 1 && bias.size(0) == w.out, "[pretrained] bias of '{}' must be [{}], got {}", what, w.out,
                 shape_str(bias));
@@ -42,8 +47,41 @@ LinearWeight make_linear(const Tensor& weight, const Tensor& bias, const std::st
   return w;
 }
 
+namespace {
+
+void add_bias(const LinearWeight& w, int64_t m, float* y) {
+  if (!w.bias.defined()) return;
+  const float* b = w.bias.data<float>();
+  for (int64_t i = 0; i < m; ++i) {
+    float* row = y + i * w.out;
+    for (int64_t j = 0; j < w.out; ++j) row[j] += b[j];
+  }
+}
+
+}  // namespace
+
+void linears_into(std::initializer_list<std::pair<const LinearWeight*, float*>> layers, const float* x, int64_t m,
+                  std::vector<float>& scratch) {
+  bool shared = true;
+  const int64_t in = layers.begin()->first->in;
+  for (const auto& [w, y] : layers) shared = shared && w->packed && w->in == in;
+  if (!shared) {
+    for (const auto& [w, y] : layers) linear_into(*w, x, m, y, scratch);
+    return;
+  }
+  thread_local std::vector<cpu::BlockQ8A> act;
+  cpu::quantize_act_rows(x, m, in, act);
+  for (const auto& [w, y] : layers) {
+    cpu::packed_quant_matmul_q8(*w->packed, act.data(), m, y, w->out);
+    add_bias(*w, m, y);
+  }
+}
+
 void linear_into(const LinearWeight& w, const float* x, int64_t m, float* y, std::vector<float>& scratch) {
-  if (w.weight.dtype() == DType::kF32) {
+  if (w.packed) {
+    // Interleaved int8 kernel: the fastest path for decode and (4 rows per pass) for prefill.
+    cpu::packed_quant_matmul(*w.packed, x, m, y);
+  } else if (w.weight.dtype() == DType::kF32) {
     const float* wp = w.weight.data<float>();
     if (w.transposed) {
       cpu::sgemm(false, false, m, w.out, w.in, 1.0f, x, w.in, wp, w.out, 0.0f, y, w.out);
@@ -86,13 +124,7 @@ void linear_into(const LinearWeight& w, const float* x, int64_t m, float* y, std
       });
     }
   }
-  if (w.bias.defined()) {
-    const float* b = w.bias.data<float>();
-    for (int64_t i = 0; i < m; ++i) {
-      float* row = y + i * w.out;
-      for (int64_t j = 0; j < w.out; ++j) row[j] += b[j];
-    }
-  }
+  add_bias(w, m, y);
 }
 
 void embedding_row(const Tensor& table, int64_t row, float* out) {
