@@ -283,34 +283,19 @@ void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all
         r0 += n;
         continue;
       }
-      parallel_for(0, n * H, 4, [&](int64_t lo, int64_t hi) {
-        float acc[512];
-        for (int64_t task = lo; task < hi; ++task) {
-          const int64_t i = task / H, h = task % H, kvh = h / group;
+      // Tasks are (row, KV head) pairs; a thread's consecutive KV heads of one row go in one call,
+      // which reads each cached K/V row once, in order, for all their query heads.
+      parallel_for(0, n * KV, 1, [&](int64_t lo, int64_t hi) {
+        thread_local std::vector<float> scores;  // grows to the cache capacity once
+        const auto need = static_cast<size_t>(H * cache->capacity());
+        if (scores.size() < need) scores.resize(need);
+        for (int64_t task = lo; task < hi;) {
+          const int64_t i = task / KV, kv0 = task % KV, kv1 = std::min(KV, kv0 + (hi - task));
           const int64_t p = pos_[static_cast<size_t>(r0 + i)];
-          const float* qv = q_.data() + (r0 + i) * qd + h * hd;
-          std::fill(acc, acc + hd, 0.0f);
-          float mx = -INFINITY, sum = 0.0f;
-          for (int64_t s = 0; s <= p; ++s) {
-            const float* kv = cache->k(l, s) + kvh * hd;
-            float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-            for (int64_t e = 0; e < hd; ++e) dot += qv[e] * kv[e];
-            dot *= scale;
-            if (dot > mx) {
-              const float f = std::exp(mx - dot);
-              sum *= f;
-              for (int64_t e = 0; e < hd; ++e) acc[e] *= f;
-              mx = dot;
-            }
-            const float w = std::exp(dot - mx);
-            sum += w;
-            const float* vv = cache->v(l, s) + kvh * hd;
-            for (int64_t e = 0; e < hd; ++e) acc[e] += w * vv[e];
-          }
-          float* o = att_.data() + (r0 + i) * qd + h * hd;
-          const float inv = 1.0f / sum;
-          for (int64_t e = 0; e < hd; ++e) o[e] = acc[e] * inv;
+          const int64_t off = (r0 + i) * qd + kv0 * group * hd;
+          attend_cached(q_.data() + off, kv1 - kv0, group, hd, cache->k(l, 0) + kv0 * hd, cache->v(l, 0) + kv0 * hd,
+                        kvd, p + 1, scale, scores.data(), att_.data() + off);
+          task += kv1 - kv0;
         }
       });
       r0 += n;

@@ -7,6 +7,7 @@
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/half.h"
 #include "backend/cpu/quant.h"
+#include "backend/cpu/vec_math.h"
 #include "core/error.h"
 #include "core/parallel.h"
 
@@ -196,10 +197,60 @@ void gelu_inplace(float* x, int64_t n, bool tanh_approx) {
   }
 }
 
+void attend_cached(const float* q, int64_t kv_heads, int64_t group, int64_t hd, const float* k, const float* v,
+                   int64_t kv_stride, int64_t len, float scale, float* scores, float* out) {
+  const int64_t heads = kv_heads * group;
+  const int64_t row_bytes = kv_heads * hd * static_cast<int64_t>(sizeof(float));
+  constexpr int64_t kAhead = 8;  // positions prefetched ahead (the cache is read from L3/DRAM)
+  auto prefetch_row = [&](const float* row) {
+    const char* p = reinterpret_cast<const char*>(row);
+    for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(p + b);
+  };
+  // scores[h][s] = scale * q_h . k_s
+  for (int64_t s = 0; s < len; ++s) {
+    if (s + kAhead < len) prefetch_row(k + (s + kAhead) * kv_stride);
+    for (int64_t h = 0; h < heads; ++h) {
+      const float* kr = k + s * kv_stride + (h / group) * hd;
+      const float* qh = q + h * hd;
+      float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+      for (int64_t e = 0; e < hd; ++e) dot += qh[e] * kr[e];
+      scores[h * len + s] = dot * scale;
+    }
+  }
+  // softmax per head (exp_approx vectorizes; std::exp is a libm call per score)
+  for (int64_t h = 0; h < heads; ++h) {
+    float* row = scores + h * len;
+    float mx = row[0];
+    for (int64_t s = 1; s < len; ++s) mx = std::max(mx, row[s]);
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t s = 0; s < len; ++s) {
+      row[s] = cpu::exp_approx(row[s] - mx);
+      sum += row[s];
+    }
+    const float inv = 1.0f / sum;
+    for (int64_t s = 0; s < len; ++s) row[s] *= inv;
+  }
+  std::fill(out, out + heads * hd, 0.0f);
+  // out_h = sum_s p_h[s] v_s
+  for (int64_t s = 0; s < len; ++s) {
+    if (s + kAhead < len) prefetch_row(v + (s + kAhead) * kv_stride);
+    for (int64_t h = 0; h < heads; ++h) {
+      const float w = scores[h * len + s];
+      const float* vr = v + s * kv_stride + (h / group) * hd;
+      float* o = out + h * hd;
+#pragma omp simd
+      for (int64_t e = 0; e < hd; ++e) o[e] += w * vr[e];
+    }
+  }
+}
+
 void softmax_inplace(float* x, int64_t n) {
   float mx = x[0];
   for (int64_t i = 1; i < n; ++i) mx = std::max(mx, x[i]);
   float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
   for (int64_t i = 0; i < n; ++i) {
     x[i] = std::exp(x[i] - mx);
     sum += x[i];

@@ -54,6 +54,13 @@ void layer_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, co
 void silu_mul(float* a, const float* b, int64_t n);
 // GELU, exact (erf) or the tanh approximation GPT-2 uses.
 void gelu_inplace(float* x, int64_t n, bool tanh_approx);
+// Causal attention of one query position over `len` cached positions, for `kv_heads` consecutive
+// KV heads and the `group` query heads sharing each (grouped-query attention). q and out are
+// [kv_heads * group][hd] (contiguous); head j's key at position s is at k + s*kv_stride + j*hd
+// (values likewise). The cached rows are read once, in order, for all heads (one sequential
+// stream). `scores` is scratch of at least kv_heads*group*len floats.
+void attend_cached(const float* q, int64_t kv_heads, int64_t group, int64_t hd, const float* k, const float* v,
+                   int64_t kv_stride, int64_t len, float scale, float* scores, float* out);
 // Numerically stable softmax of n values in place.
 void softmax_inplace(float* x, int64_t n);
 
