@@ -18,6 +18,9 @@
 namespace forge::cpu {
 
 namespace {
+// Software prefetch distance in bytes (~6 KiB: measured best among 0.. 24 KiB on the DRAM-streaming
+// matvec; the groups of a matrix, and the matrices of a model, are contiguous in the arena).
+constexpr size_t kPrefetchBytes = 6144;
 
 FORGE_PTARGET inline __m512i bcast4(const int8_t* p) {
   int v;
@@ -47,15 +50,10 @@ FORGE_PTARGET inline void group_kernel(const uint8_t* g, int64_t nb, const Block
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* p = g + static_cast<size_t>(b) * kBlock;
-    _mm_prefetch(reinterpret_cast<const char*>(p + 8 * kBlock), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(p + 8 * kBlock + 64), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(p + 8 * kBlock + 128), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(p + 8 * kBlock + 192), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(p + 8 * kBlock + 256), _MM_HINT_T0);
-    if constexpr (kQ8) _mm_prefetch(reinterpret_cast<const char*>(p + 8 * kBlock + 320), _MM_HINT_T0);
-    if constexpr (kQ8) _mm_prefetch(reinterpret_cast<const char*>(p + 8 * kBlock + 384), _MM_HINT_T0);
-    if constexpr (kQ8) _mm_prefetch(reinterpret_cast<const char*>(p + 8 * kBlock + 448), _MM_HINT_T0);
-    if constexpr (kQ8) _mm_prefetch(reinterpret_cast<const char*>(p + 8 * kBlock + 512), _MM_HINT_T0);
+    {
+      const char* pf = reinterpret_cast<const char*>(p) + kPrefetchBytes;
+      for (size_t o = 0; o < kBlock; o += 64) _mm_prefetch(pf + o, _MM_HINT_T0);
+    }
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
     __m512 offs;  // per-row weight of s: m (Q4_1), -8d (Q4_0), -128d (Q8_0)
     if constexpr (kMin) {
