@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/expf_exact.h"
 #include "backend/cpu/half.h"
 #include "backend/cpu/quant.h"
 #include "backend/cpu/vec_math.h"
@@ -186,6 +187,16 @@ void layer_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, co
 }
 
 void silu_mul(float* a, const float* b, int64_t n) {
+  // expf_exact is glibc's expf, vectorizable; inputs outside its range (rare) take the libm loop.
+  const uint64_t* tab = cpu::expf_detail::table().t;
+  int64_t outside = 0;
+#pragma omp simd reduction(+ : outside)
+  for (int64_t i = 0; i < n; ++i) outside += cpu::expf_exact_in_range(-a[i]) ? 0 : 1;
+  if (outside == 0) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) a[i] = a[i] / (1.0f + cpu::expf_exact(-a[i], tab)) * b[i];
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) a[i] = a[i] / (1.0f + std::exp(-a[i])) * b[i];
 }
 
@@ -251,12 +262,24 @@ void attend_cached(const float* q, int64_t kv_heads, int64_t group, int64_t hd, 
 void softmax_inplace(float* x, int64_t n) {
   float mx = x[0];
   for (int64_t i = 1; i < n; ++i) mx = std::max(mx, x[i]);
-  float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
+  // e^(x - mx) with expf_exact (bit-identical to std::exp, vectorizable). Differences below its
+  // range are left as the (negative) difference and fixed up with libm: exp results are > 0.
+  const uint64_t* tab = cpu::expf_detail::table().t;
+  int64_t outside = 0;
+#pragma omp simd reduction(+ : outside)
   for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - mx);
-    sum += x[i];
+    const float d = x[i] - mx;
+    const bool in = cpu::expf_exact_in_range(d);
+    outside += in ? 0 : 1;
+    x[i] = in ? cpu::expf_exact(d, tab) : d;
   }
+  if (outside > 0) {
+    for (int64_t i = 0; i < n; ++i) {
+      if (x[i] <= 0.0f) x[i] = std::exp(x[i]);
+    }
+  }
+  float sum = 0.0f;  // sequential: the same rounding as ever
+  for (int64_t i = 0; i < n; ++i) sum += x[i];
   const float inv = 1.0f / sum;
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
