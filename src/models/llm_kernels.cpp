@@ -261,22 +261,19 @@ void attend_cached(const float* q, int64_t kv_heads, int64_t group, int64_t hd, 
 
 void softmax_inplace(float* x, int64_t n) {
   float mx = x[0];
-  for (int64_t i = 1; i < n; ++i) mx = std::max(mx, x[i]);
-  // e^(x - mx) with expf_exact (bit-identical to std::exp, vectorizable). Differences below its
-  // range are left as the (negative) difference and fixed up with libm: exp results are > 0.
+#pragma omp simd reduction(max : mx)
+  for (int64_t i = 1; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
+  // e^(x - mx) with expf_exact (bit-identical to std::exp, vectorizable) unless some difference
+  // is outside its range (then libm for the row).
   const uint64_t* tab = cpu::expf_detail::table().t;
   int64_t outside = 0;
 #pragma omp simd reduction(+ : outside)
-  for (int64_t i = 0; i < n; ++i) {
-    const float d = x[i] - mx;
-    const bool in = cpu::expf_exact_in_range(d);
-    outside += in ? 0 : 1;
-    x[i] = in ? cpu::expf_exact(d, tab) : d;
-  }
-  if (outside > 0) {
-    for (int64_t i = 0; i < n; ++i) {
-      if (x[i] <= 0.0f) x[i] = std::exp(x[i]);
-    }
+  for (int64_t i = 0; i < n; ++i) outside += cpu::expf_exact_in_range(x[i] - mx) ? 0 : 1;
+  if (outside == 0) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) x[i] = cpu::expf_exact(x[i] - mx, tab);
+  } else {
+    for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i] - mx);
   }
   float sum = 0.0f;  // sequential: the same rounding as ever
   for (int64_t i = 0; i < n; ++i) sum += x[i];

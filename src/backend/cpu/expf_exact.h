@@ -59,6 +59,6 @@ inline float expf_exact(float x, const uint64_t* tab) {
 
 // Whether expf_exact covers x without glibc's special-case branch (|x| small enough that the
 // result is a normal float; glibc handles the rest separately).
-inline bool expf_exact_in_range(float x) { return x > -87.0f && x < 88.0f; }
+inline bool expf_exact_in_range(float x) { return (x > -87.0f) & (x < 88.0f); }  // no branch: vectorizes
 
 }  // namespace forge::cpu
