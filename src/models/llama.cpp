@@ -199,20 +199,26 @@ void LlamaModel::attend_gemm(int64_t l, llm::KvCache& kv, int64_t r0, int64_t n)
   if (scores_.size() < static_cast<size_t>(n * P)) scores_.resize(static_cast<size_t>(n * P));
   float* S = scores_.data();
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  // Causal: a block of rows [i0, i1) only sees positions [0, start + i1), so each block multiplies
+  // just those columns (about half the work of the full n x P product for a fresh prompt).
+  constexpr int64_t kRowBlock = 128;
   for (int64_t h = 0; h < H; ++h) {
     const int64_t kvh = h / group;
-    cpu::sgemm(false, true, n, P, hd, scale, q_.data() + r0 * qd + h * hd, qd, cache.k(l, 0) + kvh * hd, kvd, 0.0f, S,
-               P);
-    parallel_for(0, n, 16, [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) {
-        float* row = S + i * P;
-        const int64_t valid = start + i + 1;
-        softmax_inplace(row, valid);
-        std::fill(row + valid, row + P, 0.0f);
-      }
-    });
-    cpu::sgemm(false, false, n, hd, P, 1.0f, S, P, cache.v(l, 0) + kvh * hd, kvd, 0.0f, att_.data() + r0 * qd + h * hd,
-               qd);
+    for (int64_t i0 = 0; i0 < n; i0 += kRowBlock) {
+      const int64_t i1 = std::min(n, i0 + kRowBlock), rb = i1 - i0, pb = start + i1;
+      cpu::sgemm(false, true, rb, pb, hd, scale, q_.data() + (r0 + i0) * qd + h * hd, qd, cache.k(l, 0) + kvh * hd,
+                 kvd, 0.0f, S, pb);
+      parallel_for(0, rb, 16, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) {
+          float* row = S + i * pb;
+          const int64_t valid = start + i0 + i + 1;
+          softmax_inplace(row, valid);
+          std::fill(row + valid, row + pb, 0.0f);
+        }
+      });
+      cpu::sgemm(false, false, rb, hd, pb, 1.0f, S, pb, cache.v(l, 0) + kvh * hd, kvd, 0.0f,
+                 att_.data() + (r0 + i0) * qd + h * hd, qd);
+    }
   }
 }
 
