@@ -11,6 +11,7 @@
 
 #include "core/random.h"
 #include "core/parallel.h"
+#include "backend/cpu/quant_packed.h"
 #include "ops/quant.h"
 
 namespace {
@@ -22,6 +23,31 @@ struct Case {
   const char* name;
   DType type;
 };
+
+// The 16-row interleaved layout (quant_packed.h) that the Llama model packs its weights into.
+void bench_packed(benchmark::State& state, DType type, int64_t M, int64_t N, int64_t K, bool stream) {
+  if (!forge::cpu::packed_quant_supported(type)) {
+    state.SkipWithError("packed kernel not supported on this CPU");
+    return;
+  }
+  forge::Generator gen(7);
+  forge::Tensor wq = forge::quantize(forge::randn({N, K}, 0.0, 0.02, &gen), type);
+  const size_t bytes = forge::nbytes_for(type, N * K);
+  const size_t copies = stream ? std::max<size_t>(2, (64u << 20) / bytes + 1) : 1;
+  std::vector<forge::cpu::PackedQuantMatrix> mats;
+  for (size_t c = 0; c < copies; ++c) mats.push_back(forge::cpu::pack_quant_rows(wq.raw_data(), type, N, K));
+  forge::Tensor x = forge::randn({M, K}, 0.0, 1.0, &gen);
+  std::vector<float> y(static_cast<size_t>(M * N));
+  size_t i = 0;
+  for (auto _ : state) {
+    forge::cpu::packed_quant_matmul(mats[i], x.data<float>(), M, y.data());
+    benchmark::DoNotOptimize(y.data());
+    i = (i + 1) % copies;
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes));
+  state.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(2 * M * N * K) * static_cast<double>(state.iterations()) / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
 
 void bench_matvec(benchmark::State& state, DType type, QuantIsa isa, int64_t N, int64_t K, bool stream) {
   if (!forge::cpu::quant_isa_supported(isa)) {
@@ -71,6 +97,24 @@ void register_all() {
     benchmark::RegisterBenchmark(name.c_str(), [type = type](benchmark::State& s) {
       bench_prefill(s, type, QuantIsa::kAvx512Vnni, 512, 576, 576);
     })->Unit(benchmark::kMillisecond);
+  }
+  struct PackedCase {
+    const char* name;
+    DType type;
+    int64_t M, N, K;
+  };
+  for (const PackedCase& c : {PackedCase{"q4_1", DType::kQ4_1, 1, 1536, 576}, PackedCase{"q4_1", DType::kQ4_1, 1, 576, 576},
+                              PackedCase{"q8_0", DType::kQ8_0, 1, 49152, 576},
+                              PackedCase{"q4_1", DType::kQ4_1, 512, 576, 576}}) {
+    for (bool stream : {false, true}) {
+      if (c.M > 1 && stream) continue;
+      const std::string name = std::string(c.M > 1 ? "prefill/" : "matvec/") + c.name + "/packed/" +
+                               (c.M > 1 ? std::to_string(c.M) + "x" : "") + std::to_string(c.N) + "x" +
+                               std::to_string(c.K) + (c.M > 1 ? "" : stream ? "/stream" : "/hot");
+      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) {
+        bench_packed(s, c.type, c.M, c.N, c.K, stream);
+      })->Unit(benchmark::kMicrosecond);
+    }
   }
   const Case cases[] = {{"q4_0", DType::kQ4_0}, {"q4_1", DType::kQ4_1}, {"q8_0", DType::kQ8_0},
                         {"q4_k", DType::kQ4_K}, {"q6_k", DType::kQ6_K}};

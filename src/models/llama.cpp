@@ -199,20 +199,26 @@ void LlamaModel::attend_gemm(int64_t l, llm::KvCache& kv, int64_t r0, int64_t n)
   if (scores_.size() < static_cast<size_t>(n * P)) scores_.resize(static_cast<size_t>(n * P));
   float* S = scores_.data();
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  // Causal: a block of rows [i0, i1) only sees positions [0, start + i1), so each block multiplies
+  // just those columns (about half the work of the full n x P product for a fresh prompt).
+  constexpr int64_t kRowBlock = 128;
   for (int64_t h = 0; h < H; ++h) {
     const int64_t kvh = h / group;
-    cpu::sgemm(false, true, n, P, hd, scale, q_.data() + r0 * qd + h * hd, qd, cache.k(l, 0) + kvh * hd, kvd, 0.0f, S,
-               P);
-    parallel_for(0, n, 16, [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) {
-        float* row = S + i * P;
-        const int64_t valid = start + i + 1;
-        softmax_inplace(row, valid);
-        std::fill(row + valid, row + P, 0.0f);
-      }
-    });
-    cpu::sgemm(false, false, n, hd, P, 1.0f, S, P, cache.v(l, 0) + kvh * hd, kvd, 0.0f, att_.data() + r0 * qd + h * hd,
-               qd);
+    for (int64_t i0 = 0; i0 < n; i0 += kRowBlock) {
+      const int64_t i1 = std::min(n, i0 + kRowBlock), rb = i1 - i0, pb = start + i1;
+      cpu::sgemm(false, true, rb, pb, hd, scale, q_.data() + (r0 + i0) * qd + h * hd, qd, cache.k(l, 0) + kvh * hd,
+                 kvd, 0.0f, S, pb);
+      parallel_for(0, rb, 16, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) {
+          float* row = S + i * pb;
+          const int64_t valid = start + i0 + i + 1;
+          softmax_inplace(row, valid);
+          std::fill(row + valid, row + pb, 0.0f);
+        }
+      });
+      cpu::sgemm(false, false, rb, hd, pb, 1.0f, S, pb, cache.v(l, 0) + kvh * hd, kvd, 0.0f,
+                 att_.data() + (r0 + i0) * qd + h * hd, qd);
+    }
   }
 }
 
@@ -263,9 +269,7 @@ void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const Layer& L = layers_[static_cast<size_t>(l)];
     rms_norm_rows(x_.data(), rows, d, L.attn_norm.data(), c.rms_eps, h_.data());
-    linear_into(L.wq, h_.data(), rows, q_.data(), scratch_);
-    linear_into(L.wk, h_.data(), rows, k_.data(), scratch_);
-    linear_into(L.wv, h_.data(), rows, v_.data(), scratch_);
+    linears_into({{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}}, h_.data(), rows, scratch_);
     for (int64_t r = 0; r < rows; ++r) {
       rope_row(q_.data() + r * qd, H, hd, cos_.data() + r * half, sin_.data() + r * half, c.rope_halves);
       rope_row(k_.data() + r * kvd, KV, hd, cos_.data() + r * half, sin_.data() + r * half, c.rope_halves);
@@ -285,34 +289,19 @@ void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all
         r0 += n;
         continue;
       }
-      parallel_for(0, n * H, 4, [&](int64_t lo, int64_t hi) {
-        float acc[512];
-        for (int64_t task = lo; task < hi; ++task) {
-          const int64_t i = task / H, h = task % H, kvh = h / group;
+      // Tasks are (row, KV head) pairs; a thread's consecutive KV heads of one row go in one call,
+      // which reads each cached K/V row once, in order, for all their query heads.
+      parallel_for(0, n * KV, 1, [&](int64_t lo, int64_t hi) {
+        thread_local std::vector<float> scores;  // grows to the cache capacity once
+        const auto need = static_cast<size_t>(H * cache->capacity());
+        if (scores.size() < need) scores.resize(need);
+        for (int64_t task = lo; task < hi;) {
+          const int64_t i = task / KV, kv0 = task % KV, kv1 = std::min(KV, kv0 + (hi - task));
           const int64_t p = pos_[static_cast<size_t>(r0 + i)];
-          const float* qv = q_.data() + (r0 + i) * qd + h * hd;
-          std::fill(acc, acc + hd, 0.0f);
-          float mx = -INFINITY, sum = 0.0f;
-          for (int64_t s = 0; s <= p; ++s) {
-            const float* kv = cache->k(l, s) + kvh * hd;
-            float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-            for (int64_t e = 0; e < hd; ++e) dot += qv[e] * kv[e];
-            dot *= scale;
-            if (dot > mx) {
-              const float f = std::exp(mx - dot);
-              sum *= f;
-              for (int64_t e = 0; e < hd; ++e) acc[e] *= f;
-              mx = dot;
-            }
-            const float w = std::exp(dot - mx);
-            sum += w;
-            const float* vv = cache->v(l, s) + kvh * hd;
-            for (int64_t e = 0; e < hd; ++e) acc[e] += w * vv[e];
-          }
-          float* o = att_.data() + (r0 + i) * qd + h * hd;
-          const float inv = 1.0f / sum;
-          for (int64_t e = 0; e < hd; ++e) o[e] = acc[e] * inv;
+          const int64_t off = (r0 + i) * qd + kv0 * group * hd;
+          attend_cached(q_.data() + off, kv1 - kv0, group, hd, cache->k(l, 0) + kv0 * hd, cache->v(l, 0) + kv0 * hd,
+                        kvd, p + 1, scale, scores.data(), att_.data() + off);
+          task += kv1 - kv0;
         }
       });
       r0 += n;
@@ -320,8 +309,7 @@ void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all
     linear_into(L.wo, att_.data(), rows, h_.data(), scratch_);
     for (int64_t i = 0; i < rows * d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];
     rms_norm_rows(x_.data(), rows, d, L.ffn_norm.data(), c.rms_eps, h_.data());
-    linear_into(L.w_gate, h_.data(), rows, gate_.data(), scratch_);
-    linear_into(L.w_up, h_.data(), rows, up_.data(), scratch_);
+    linears_into({{&L.w_gate, gate_.data()}, {&L.w_up, up_.data()}}, h_.data(), rows, scratch_);
     silu_mul(gate_.data(), up_.data(), rows * c.d_ff);
     linear_into(L.w_down, gate_.data(), rows, h_.data(), scratch_);
     for (int64_t i = 0; i < rows * d; ++i) x_[static_cast<size_t>(i)] += h_[static_cast<size_t>(i)];

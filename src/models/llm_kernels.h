@@ -3,9 +3,13 @@
 // they work on raw row-major f32 buffers owned by the model (no Tensor, no autograd, no
 // allocation), so a decode step reuses the same memory every token.
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "backend/cpu/quant_packed.h"
 #include "core/tensor.h"
 
 namespace forge::models {
@@ -18,6 +22,9 @@ struct LinearWeight {
   Tensor bias;  // optional f32 [out]
   int64_t in = 0, out = 0;
   bool transposed = false;
+  // Q4_0/Q4_1/Q8_0 weights repacked at load into the 16-row interleaved layout when the CPU has
+  // AVX-512 VNNI (cpu/quant_packed.h); linear_into then uses it for every row count.
+  std::shared_ptr<const cpu::PackedQuantMatrix> packed;
 };
 
 // Builds a LinearWeight, checking that `weight` is 2-d [out, in] (or [in, out] when transposed)
@@ -29,6 +36,10 @@ LinearWeight make_linear(const Tensor& weight, const Tensor& bias, const std::st
 constexpr int64_t kDequantGemmRows = 32;
 // y[m, out] = x[m, in] · Wᵀ (+ bias). `scratch` is reused between calls (it only grows).
 void linear_into(const LinearWeight& w, const float* x, int64_t m, float* y, std::vector<float>& scratch);
+// Several linear layers reading the same input x[m, in] (q/k/v, gate/up): {weight, output} pairs.
+// Packed weights share one 8-bit quantization of x; others run linear_into one by one.
+void linears_into(std::initializer_list<std::pair<const LinearWeight*, float*>> layers, const float* x, int64_t m,
+                  std::vector<float>& scratch);
 
 // Row `row` of an embedding table [rows, dim] (any dtype) as f32 into `out` (dim floats).
 void embedding_row(const Tensor& table, int64_t row, float* out);
@@ -43,6 +54,13 @@ void layer_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, co
 void silu_mul(float* a, const float* b, int64_t n);
 // GELU, exact (erf) or the tanh approximation GPT-2 uses.
 void gelu_inplace(float* x, int64_t n, bool tanh_approx);
+// Causal attention of one query position over `len` cached positions, for `kv_heads` consecutive
+// KV heads and the `group` query heads sharing each (grouped-query attention). q and out are
+// [kv_heads * group][hd] (contiguous); head j's key at position s is at k + s*kv_stride + j*hd
+// (values likewise). The cached rows are read once, in order, for all heads (one sequential
+// stream). `scores` is scratch of at least kv_heads*group*len floats.
+void attend_cached(const float* q, int64_t kv_heads, int64_t group, int64_t hd, const float* k, const float* v,
+                   int64_t kv_stride, int64_t len, float scale, float* scores, float* out);
 // Numerically stable softmax of n values in place.
 void softmax_inplace(float* x, int64_t n);
 

@@ -130,7 +130,8 @@ void quantize_act_q8a(const float* x, BlockQ8A* out, int64_t K) {
   for (int64_t b = 0; b < K / 32; ++b) {
     const float* xb = x + b * 32;
     float amax = 0.0f;
-    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xb[j]));
+#pragma omp simd reduction(max : amax)  // max is exact in any order; std::max blocks vectorization
+    for (int j = 0; j < 32; ++j) amax = std::fabs(xb[j]) > amax ? std::fabs(xb[j]) : amax;
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     int32_t sum = 0;

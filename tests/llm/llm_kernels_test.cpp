@@ -1,0 +1,85 @@
+// The inference kernels the pretrained models share (models/llm_kernels.h): packed linear layers,
+// shared activation quantization, and the decode attention pass, against plain references.
+#include "models/llm_kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/random.h"
+#include "ops/quant.h"
+#include "test_util.h"
+
+namespace forge {
+namespace {
+
+Tensor randn_tensor(const Shape& shape, uint64_t seed) {
+  Generator gen(seed);
+  return randn(shape, 0.0, 1.0, &gen);
+}
+
+TEST(LlmKernels, PackedLinearMatchesScalarKernelAndSharedQuantizationIsExact) {
+  const int64_t K = 96, M = 5;
+  Tensor x = randn_tensor({M, K}, 1);
+  Tensor wa = quantize(randn_tensor({21, K}, 2), DType::kQ4_1);
+  Tensor wb = quantize(randn_tensor({40, K}, 3), DType::kQ8_0);
+  const models::LinearWeight a = models::make_linear(wa, {}, "a"), b = models::make_linear(wb, {}, "b");
+  ASSERT_TRUE(a.packed && b.packed) << "this CPU is expected to have AVX-512 VNNI (packed weights)";
+  std::vector<float> scratch, ya(M * 21), yb(M * 40), sa(M * 21), sb(M * 40), ref(M * 21);
+  models::linear_into(a, x.data<float>(), M, ya.data(), scratch);
+  models::linear_into(b, x.data<float>(), M, yb.data(), scratch);
+  models::linears_into({{&a, sa.data()}, {&b, sb.data()}}, x.data<float>(), M, scratch);
+  EXPECT_EQ(ya, sa);  // one quantization of x shared by both layers: same bits
+  EXPECT_EQ(yb, sb);
+  cpu::quant_matmul(x.data<float>(), M, K, wa.raw_data(), DType::kQ4_1, 21, nullptr, ref.data(),
+                    cpu::QuantIsa::kScalar);
+  for (size_t i = 0; i < ref.size(); ++i) EXPECT_NEAR(ya[i], ref[i], 1e-4f * (1.0f + std::fabs(ref[i])));
+}
+
+// attend_cached against a direct softmax(q k^T / sqrt(d)) v per head, grouped-query layout.
+TEST(LlmKernels, AttendCachedMatchesReference) {
+  const int64_t kv_heads = 3, group = 3, hd = 16, len = 37, stride = kv_heads * hd + 8;  // padded rows
+  const int64_t heads = kv_heads * group;
+  Tensor q = randn_tensor({heads * hd}, 4), k = randn_tensor({len * stride}, 5), v = randn_tensor({len * stride}, 6);
+  const float scale = 0.25f;
+  std::vector<float> scores(heads * len), out(heads * hd);
+  models::attend_cached(q.data<float>(), kv_heads, group, hd, k.data<float>(), v.data<float>(), stride, len, scale,
+                        scores.data(), out.data());
+  for (int64_t h = 0; h < heads; ++h) {
+    const int64_t j = h / group;
+    std::vector<double> p(len);
+    double mx = -1e300, sum = 0.0;
+    for (int64_t s = 0; s < len; ++s) {
+      double dot = 0.0;
+      for (int64_t e = 0; e < hd; ++e) dot += q.data<float>()[h * hd + e] * k.data<float>()[s * stride + j * hd + e];
+      p[s] = dot * scale;
+      mx = std::max(mx, p[s]);
+    }
+    for (auto& x : p) sum += (x = std::exp(x - mx));
+    for (int64_t e = 0; e < hd; ++e) {
+      double o = 0.0;
+      for (int64_t s = 0; s < len; ++s) o += p[s] / sum * v.data<float>()[s * stride + j * hd + e];
+      EXPECT_NEAR(out[h * hd + e], o, 1e-5) << "head " << h << " element " << e;
+    }
+  }
+}
+
+TEST(LlmKernels, SoftmaxAndSiluHandleExtremeInputs) {
+  // differences beyond expf's fast range take the libm path: still a valid distribution
+  std::vector<float> x = {0.0f, -100.0f, -1e30f, 5.0f};
+  models::softmax_inplace(x.data(), 4);
+  EXPECT_NEAR(x[0] + x[1] + x[2] + x[3], 1.0f, 1e-6f);
+  EXPECT_EQ(x[2], 0.0f);
+  EXPECT_NEAR(x[3], 1.0f / (1.0f + std::exp(-5.0f)), 1e-6f);
+  std::vector<float> a = {-200.0f, 200.0f, 1.0f}, b = {1.0f, 1.0f, 2.0f};
+  models::silu_mul(a.data(), b.data(), 3);
+  EXPECT_EQ(a[0], -0.0f);
+  EXPECT_FLOAT_EQ(a[1], 200.0f);
+  EXPECT_FLOAT_EQ(a[2], 2.0f / (1.0f + std::exp(-1.0f)));
+  EXPECT_THROW_MSG(models::make_linear(Tensor{}, {}, "w"), "missing weight tensor 'w'");
+}
+
+}  // namespace
+}  // namespace forge
