@@ -16,6 +16,7 @@
 #include "autograd/grad_mode.h"
 #include "bench/common.h"
 #include "bench/workloads.h"
+#include "core/allocator.h"
 #include "core/random.h"
 #include "data/dataset.h"
 #include "llm/sampler.h"
@@ -144,6 +145,8 @@ Result gpt_char_train(const Options& options, Precision precision) {
   models::Gpt m({.vocab_size = data.vocab, .context = T, .n_layer = 6, .n_head = 6, .d_model = 384},
                 options.seed);
   m.train();
+  // As run_lm_training: one step's activations (~0.5 GB here) stay cached between steps.
+  set_allocator_cache_limit(size_t{1} << 30);
   AdamW opt(m.named_parameters(), {.lr = 3e-4});
   Generator gen(options.seed + 1);
   std::vector<int64_t> x(static_cast<size_t>(B * T)), y(static_cast<size_t>(B * T));

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "autograd/grad_mode.h"
+#include "core/allocator.h"
 #include "core/error.h"
 #include "core/random.h"
 #include "data/fortunes.h"
@@ -363,6 +364,10 @@ LmRunResult run_lm_training(const LmConfig& config, const RunOptions& options, i
 
   auto model = std::make_shared<models::Gpt>(mc, config.seed);
   model->train();
+  // A step's activations and gradients outgrow the allocator's default 256 MiB cache for
+  // mid-sized GPTs (6 x 384, batch 8 x 256: ~0.5 GB); cached, the next step reuses them instead
+  // of page-faulting fresh memory (~4% of a step).
+  set_allocator_cache_limit(size_t{1} << 30);
   log(fmt::format("model: GPT {} layers x {} (heads {}, context {}, tied {}), {} parameters", mc.n_layer, mc.d_model,
                   mc.n_head, mc.context, mc.tie_weights, model->num_parameters()));
 
