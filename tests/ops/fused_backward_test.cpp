@@ -2,6 +2,7 @@
 // without building a graph must equal the composed public-op rules used under create_graph.
 #include "ops/attention.h"
 #include "ops/elementwise.h"
+#include "ops/norm.h"
 #include "ops/reduce.h"
 #include "test_util.h"
 
@@ -38,7 +39,32 @@ TEST(FusedBackward, AttentionSoftmaxMatchesComposedRule) {
   }
 }
 
+TEST(FusedBackward, LayerNormMatchesComposedRule) {
+  Tensor x = randn({4, 7, 24}, 0.5, 2.0), w = randn({4, 7, 24});
+  for (bool affine : {true, false}) {
+    Tensor gamma = affine ? randn({24}).set_requires_grad() : Tensor();
+    Tensor beta = affine ? randn({24}).set_requires_grad() : Tensor();
+    auto run = [&](bool create_graph) {
+      Tensor xl = x.detach().clone().set_requires_grad();
+      if (affine) {
+        gamma.zero_grad();
+        beta.zero_grad();
+      }
+      sum(mul(layer_norm(xl, {24}, gamma, beta), w)).backward(Tensor(), false, create_graph);
+      return Tensors{xl.grad().detach(), affine ? gamma.grad().detach() : Tensor(),
+                     affine ? beta.grad().detach() : Tensor()};
+    };
+    const Tensors fused = run(false), composed = run(true);
+    for (size_t i = 0; i < (affine ? 3u : 1u); ++i) {
+      EXPECT_TRUE(test::all_close(fused[i], composed[i], 1e-4, 1e-5)) << "affine " << affine << " grad " << i;
+    }
+  }
+}
+
 TEST(FusedBackward, GradientsMatchFiniteDifferences) {
+  EXPECT_TRUE(test::grad_ok(
+      [](const Tensors& in) { return layer_norm(in[0], {6}, in[1], in[2]); },
+      {test::randn_leaf({3, 6}, 5), test::randn_leaf({6}, 6), test::randn_leaf({6}, 7)}));
   EXPECT_TRUE(test::grad_ok([](const Tensors& in) { return gelu(in[0]); }, {test::randn_leaf({4, 6}, 3)}));
   Tensor k = randn({1, 2, 5, 4}), v = randn({1, 2, 5, 4});
   EXPECT_TRUE(test::grad_ok(
