@@ -35,7 +35,13 @@ ROWS = {
     "sgemm_1024": ("SGEMM 1024 (GFLOP/s)", ">= 0.95x oneDNN", None),
     "sgemm_2048": ("SGEMM 2048 (GFLOP/s)", ">= 0.95x oneDNN", None),
     "sgemm_4096": ("SGEMM 4096 (GFLOP/s)", ">= 0.95x oneDNN", None),
-    # Language-model rows (text CNN, LSTM, GPT, generation, quantized LLM) go here.
+    # Language-model rows (issue 5; src/bench/lm_workloads.cpp). The bf16 row's PyTorch side is
+    # PyTorch's fp32 loop (the issue's target: Forge bf16 >= 2x PyTorch, at equal loss).
+    "textcnn_train": ("text CNN on fortunes, batch 32, Adam, training samples/s", ">= 1.5x", lambda r: r >= 1.5),
+    "lstm_train": ("LSTM 32 on fortunes, batch 32, Adam, training samples/s", ">= 2x", lambda r: r >= 2.0),
+    "gpt_char_train": ("char GPT 6x384, ctx 256, batch 8, AdamW, fp32, tokens/s", ">= 1.3x", lambda r: r >= 1.3),
+    "gpt_char_train_bf16": ("char GPT as above, Forge bf16 vs PyTorch fp32, tokens/s", ">= 2x", lambda r: r >= 2.0),
+    "gpt_generate": ("GPT 6x384 KV-cache decode, batch 1, prompt 128, tokens/s", ">= 2x", lambda r: r >= 2.0),
 }
 # Rows with an absolute target or a target against another baseline than PyTorch.
 def special_check(name, forge):

@@ -10,10 +10,15 @@ Prints one JSON object (the same fields as `forge_bench NAME --json`).
 Adding a row: write a function (opts) -> dict(value=, unit=, higher_is_better=, extra=) and add
 it to WORKLOADS under the same name as the Forge workload.
 """
-import argparse, gzip, json, struct, sys, time
+import argparse, gzip, json, math, os, struct, subprocess, sys, tempfile, time
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_gpt_generate  # noqa: E402  (the generation loop)
+import torch_text_models  # noqa: E402  (TextCNN, LSTMClf, safetensors reader)
 
 FMNIST = "/usr/share/datasets/fashion-mnist"
 
@@ -161,6 +166,125 @@ def op_overhead(with_grad):
     return run
 
 
+# ---- issue-5 language-model rows (src/bench/lm_workloads.cpp)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FORTUNES = "/usr/share/games/fortunes"
+
+
+def fortunes_topics():
+    """Forge's fortunes split and token ids (examples/textcnn_fortunes [data], seed 0), exported
+    by build/bench/bench_text_models into a temporary file (not timed)."""
+    exe = os.environ.get("FORGE_BENCH_TEXT_MODELS", os.path.join(ROOT, "build", "bench", "bench_text_models"))
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "fortunes.safetensors")
+        subprocess.run([exe, "export", os.path.join(ROOT, "examples", "textcnn_fortunes", "config.toml"), out],
+                       check=True, capture_output=True)
+        t, _ = torch_text_models.load_safetensors(out)
+    return t["x_train"], t["y_train"], t["x_test"], t["y_test"]
+
+
+def text_train(make):
+    def run(o):
+        xtr, ytr, xte, yte = fortunes_topics()
+        m = make(10000, 43)
+        opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+        train_epoch(m, opt, nn.CrossEntropyLoss(), xtr, ytr, 32, 320)  # warm-up, as Forge
+        sps = train_epoch(m, opt, nn.CrossEntropyLoss(), xtr, ytr, 32, o.samples)
+        return row(sps, "samples/s", True, accuracy=accuracy(m, xte, yte))
+    return run
+
+
+class GptBlock(nn.Module):
+    """The anchor's GPT block (../shared/anchors/torch_seed_models.py)."""
+    def __init__(self, d, h):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.fc, self.fc2 = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+        self.h = h
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.h, C // self.h).transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(C // self.h)
+        att = att.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float("-inf"))
+        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)
+        x = x + self.proj(y)
+        return x + self.fc2(F.gelu(self.fc(self.ln2(x))))
+
+
+class Gpt(nn.Module):
+    def __init__(self, vocab, d=384, h=6, layers=6, ctx=256):
+        super().__init__()
+        self.tok, self.pos = nn.Embedding(vocab, d), nn.Embedding(ctx, d)
+        self.blocks = nn.Sequential(*[GptBlock(d, h) for _ in range(layers)])
+        self.ln, self.head = nn.LayerNorm(d), nn.Linear(d, vocab, bias=False)
+
+    def forward(self, idx_):
+        T = idx_.shape[1]
+        x = self.tok(idx_) + self.pos(torch.arange(T))
+        return self.head(self.ln(self.blocks(x)))
+
+
+def gpt_char_train(o, B=8, T=256):
+    """The anchor's gpt workload: tokens/s of AdamW(3e-4) steps on random windows of "people"
+    after one warm-up step; --samples N = N tokens (whole steps), default 8 steps. The bf16 row
+    runs this same fp32 loop: the issue's target compares Forge bf16 with PyTorch's fp32."""
+    text = open(f"{FORTUNES}/people", encoding="latin-1").read()
+    chars = sorted(set(text))
+    index = {c: i for i, c in enumerate(chars)}
+    data = torch.tensor([index[c] for c in text])
+    steps = max(1, o.samples // (B * T)) if o.samples > 0 else 8
+    m = Gpt(len(chars), ctx=T)
+    opt = torch.optim.AdamW(m.parameters(), lr=3e-4)
+
+    def step():
+        ix = torch.randint(len(data) - T - 1, (B,))
+        x = torch.stack([data[i:i + T] for i in ix])
+        y = torch.stack([data[i + 1:i + T + 1] for i in ix])
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(m(x).view(-1, len(chars)), y.view(-1))
+        loss.backward()
+        opt.step()
+        return loss.item()
+    step()
+    t0 = time.perf_counter()
+    losses = [step() for _ in range(steps)]
+    return row(steps * B * T / (time.perf_counter() - t0), "tokens/s", True, loss=sum(losses) / steps, steps=steps)
+
+
+def gpt_generate(o, prompt_len=128, new=64):
+    """bench/reference/torch_gpt_generate.py's loop on a 6 x 384 GPT (vocab 96, context 1024),
+    random weights with Forge's names: decode tokens/s after a 128-token prompt, best of 3."""
+    d, L, V, C = 384, 6, 96, 1024
+    g = torch.Generator().manual_seed(o.seed + 1234)
+    w = {"tok.weight": torch.randn(V, d, generator=g) * 0.02, "pos.weight": torch.randn(C, d, generator=g) * 0.02,
+         "ln.weight": torch.ones(d), "ln.bias": torch.zeros(d), "head.weight": torch.randn(V, d, generator=g) * 0.02}
+    for i in range(L):
+        b = f"blocks.{i}."
+        for n, (out, inp) in {"qkv": (3 * d, d), "proj": (d, d), "fc": (4 * d, d), "fc2": (d, 4 * d)}.items():
+            w[b + n + ".weight"] = torch.randn(out, inp, generator=g) * 0.02
+            w[b + n + ".bias"] = torch.zeros(out)
+        for n in ("ln1", "ln2"):
+            w[b + n + ".weight"], w[b + n + ".bias"] = torch.ones(d), torch.zeros(d)
+    m = torch_gpt_generate.GPT(w, 6)
+    prompt = [(i * 7 + 3) % V for i in range(prompt_len)]
+    best_pre, best_dec = 1e30, 1e30
+    with torch.inference_mode():
+        for _ in range(3):
+            cache = m.new_cache(prompt_len + new)
+            t0 = time.perf_counter()
+            logits = m.forward(prompt, cache)
+            t1 = time.perf_counter()
+            for _ in range(new):
+                logits = m.forward([int(logits[0].argmax())], cache)
+            t2 = time.perf_counter()
+            best_pre, best_dec = min(best_pre, t1 - t0), min(best_dec, t2 - t1)
+    return row(new / best_dec, "tokens/s", True, prefill_ms=best_pre * 1e3)
+
+
 WORKLOADS = {
     **{f"sgemm_{n}": sgemm(n) for n in (256, 512, 1024, 2048, 4096)},
     "op_overhead": op_overhead(True),
@@ -170,6 +294,11 @@ WORKLOADS = {
     "cnn_train": cnn_train,
     "cnn_latency": cnn_latency,
     "cnn_peak_rss": cnn_peak_rss,
+    "textcnn_train": text_train(torch_text_models.TextCNN),
+    "lstm_train": text_train(torch_text_models.LSTMClf),
+    "gpt_char_train": gpt_char_train,
+    "gpt_char_train_bf16": gpt_char_train,
+    "gpt_generate": gpt_generate,
 }
 
 if __name__ == "__main__":

@@ -10,5 +10,7 @@ void register_mlp_workloads(Registry& registry);
 void register_cnn_workloads(Registry& registry);
 // sgemm_256 ... sgemm_4096, op_overhead, op_overhead_nograd (src/bench/kernel_workloads.cpp)
 void register_kernel_workloads(Registry& registry);
+// textcnn_train, lstm_train, gpt_char_train, gpt_char_train_bf16, gpt_generate (src/bench/lm_workloads.cpp)
+void register_lm_workloads(Registry& registry);
 
 }  // namespace forge::bench

@@ -9,6 +9,7 @@
 
 #include "autograd/grad_mode.h"
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/gemv.h"
 #include "formats/safetensors.h"
 #include "nn/init.h"
 #include "ops/attention.h"
@@ -196,9 +197,26 @@ void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t d, const fl
   }
 }
 
+constexpr int64_t kGemvMaxRows = 4;
+
 // y[rows, out] (+)= x[rows, in] @ w[out, in]^T + bias
 void linear_rows(const float* x, int64_t rows, int64_t in, const float* w, int64_t out, const float* bias, float* y,
                  bool accumulate) {
+  if (rows <= kGemvMaxRows) {
+    // Decoding: a few rows; dot products over the weight rows beat oneDNN's GEMM setup.
+    thread_local std::vector<float> tmp;
+    for (int64_t r = 0; r < rows; ++r) {
+      if (!accumulate) {
+        cpu::gemv_rows(out, in, x + r * in, w, in, bias, y + r * out);
+        continue;
+      }
+      tmp.resize(static_cast<size_t>(out));
+      cpu::gemv_rows(out, in, x + r * in, w, in, bias, tmp.data());
+      float* yr = y + r * out;
+      for (int64_t i = 0; i < out; ++i) yr[i] += tmp[static_cast<size_t>(i)];
+    }
+    return;
+  }
   cpu::sgemm(false, true, rows, out, in, 1.0f, x, in, w, in, accumulate ? 1.0f : 0.0f, y, out);
   if (bias) {
     for (int64_t r = 0; r < rows; ++r) {
@@ -217,110 +235,138 @@ const float* f32(const Tensor& t) { return t.data<float>(); }
 
 }  // namespace
 
-Tensor GptLM::forward(const std::vector<int32_t>& tokens, llm::KvCache& cache_base, bool last_only) {
-  auto* cache = dynamic_cast<GptCache*>(&cache_base);
-  FORGE_CHECK(cache != nullptr, "[gpt] forward needs a cache made by this model's new_cache()");
+void GptLM::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all_rows, float* logits) {
   const GptConfig& c = model_->config();
-  const auto T = static_cast<int64_t>(tokens.size());
-  FORGE_CHECK(T > 0, "[gpt] forward needs at least one token");
-  const int64_t p0 = cache->size_;
-  FORGE_CHECK(p0 + T <= cache->capacity_, "[gpt] {} new tokens after {} cached exceed the cache capacity {}", T, p0,
-              cache->capacity_);
-  const int64_t d = c.d_model, H = c.n_head, hd = d / H, V = c.vocab_size, L = p0 + T;
-  for (int32_t id : tokens) {
-    FORGE_CHECK(id >= 0 && id < V, "[gpt] token id {} is out of range for vocabulary size {}", id, V);
+  const int64_t d = c.d_model, H = c.n_head, hd = d / H, V = c.vocab_size;
+  FORGE_CHECK(!chunks.empty(), "[gpt] forward_batch needs at least one sequence");
+  // Validate every chunk before any cache changes.
+  std::vector<GptCache*> caches;
+  std::vector<int64_t> row0;  // first row of each chunk in the stacked [R, d] activations
+  int64_t R = 0, max_scores = 0;
+  for (size_t ci = 0; ci < chunks.size(); ++ci) {
+    const llm::SeqChunk& ch = chunks[ci];
+    FORGE_CHECK(ch.tokens != nullptr && ch.cache != nullptr, "[gpt] sequence {} has no tokens or no cache", ci);
+    auto* cache = dynamic_cast<GptCache*>(ch.cache);
+    FORGE_CHECK(cache != nullptr, "[gpt] forward needs a cache made by this model's new_cache()");
+    FORGE_CHECK(std::find(caches.begin(), caches.end(), cache) == caches.end(),
+                "[gpt] sequence {} uses the same cache as an earlier sequence of the batch", ci);
+    const auto T = static_cast<int64_t>(ch.tokens->size());
+    FORGE_CHECK(T > 0, "[gpt] forward needs at least one token");
+    FORGE_CHECK(cache->size_ + T <= cache->capacity_, "[gpt] {} new tokens after {} cached exceed the cache capacity {}",
+                T, cache->size_, cache->capacity_);
+    for (int32_t id : *ch.tokens) {
+      FORGE_CHECK(id >= 0 && id < V, "[gpt] token id {} is out of range for vocabulary size {}", id, V);
+    }
+    caches.push_back(cache);
+    row0.push_back(R);
+    R += T;
+    max_scores = std::max(max_scores, T * (cache->size_ + T));
   }
   NoGradGuard no_grad;
-  const auto& ch = model_->named_children();
-  const float* tok = f32(ch[0].second->tensor("weight"));
-  const float* pos = f32(ch[1].second->tensor("weight"));
-  auto& blocks = static_cast<nn::ModuleList&>(*ch[2].second);
+  const auto& mch = model_->named_children();
+  const float* tok = f32(mch[0].second->tensor("weight"));
+  const float* pos = f32(mch[1].second->tensor("weight"));
+  auto& blocks = static_cast<nn::ModuleList&>(*mch[2].second);
 
   auto grow = [](std::vector<float>& v, int64_t n) {
     if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
     return v.data();
   };
-  float* x = grow(cache->x_, T * d);
-  float* h = grow(cache->h_, T * d);
-  float* qkv = grow(cache->qkv_, T * 3 * d);
-  float* att = grow(cache->att_, T * d);
-  float* mlp = grow(cache->mlp_, T * 4 * d);
-  float* scores = grow(cache->scores_, T * L);
+  float* x = grow(x_, R * d);
+  float* h = grow(h_, R * d);
+  float* qkv = grow(qkv_, R * 3 * d);
+  float* att = grow(att_, R * d);
+  float* mlp = grow(mlp_, R * 4 * d);
+  float* scores = grow(scores_, max_scores);
 
-  for (int64_t t = 0; t < T; ++t) {
-    const float* te = tok + static_cast<int64_t>(tokens[static_cast<size_t>(t)]) * d;
-    const float* pe = pos + (p0 + t) * d;
-    for (int64_t i = 0; i < d; ++i) x[t * d + i] = te[i] + pe[i];
+  for (size_t ci = 0; ci < chunks.size(); ++ci) {
+    const std::vector<int32_t>& tokens = *chunks[ci].tokens;
+    const int64_t p0 = caches[ci]->size_;
+    for (size_t t = 0; t < tokens.size(); ++t) {
+      const float* te = tok + static_cast<int64_t>(tokens[t]) * d;
+      const float* pe = pos + (p0 + static_cast<int64_t>(t)) * d;
+      float* xr = x + (row0[ci] + static_cast<int64_t>(t)) * d;
+      for (int64_t i = 0; i < d; ++i) xr[i] = te[i] + pe[i];
+    }
   }
   const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
   for (size_t li = 0; li < blocks.size(); ++li) {
     const auto& bc = blocks.at(li)->named_children();  // ln1, ln2, qkv, proj, fc, fc2
     auto W = [&](int i, const char* n) { return f32(bc[static_cast<size_t>(i)].second->tensor(n)); };
-    float* kc = cache->k_[li].data();
-    float* vc = cache->v_[li].data();
-    layer_norm_rows(x, h, T, d, W(0, "weight"), W(0, "bias"));
-    linear_rows(h, T, d, W(2, "weight"), 3 * d, W(2, "bias"), qkv, false);
-    // Append this chunk's keys and values: cache layout [head, position, head_dim].
-    for (int64_t t = 0; t < T; ++t) {
-      for (int64_t hh = 0; hh < H; ++hh) {
-        std::copy_n(qkv + t * 3 * d + d + hh * hd, hd, kc + (hh * cache->capacity_ + p0 + t) * hd);
-        std::copy_n(qkv + t * 3 * d + 2 * d + hh * hd, hd, vc + (hh * cache->capacity_ + p0 + t) * hd);
-      }
-    }
-    // Causal attention of the T new queries over the L cached keys (query t sees keys <= p0 + t).
-    for (int64_t hh = 0; hh < H; ++hh) {
-      const float* K = kc + hh * cache->capacity_ * hd;
-      const float* Vh = vc + hh * cache->capacity_ * hd;
-      if (T == 1) {
-        const float* q = qkv + hh * hd;
-        for (int64_t j = 0; j < L; ++j) {
-          float s = 0.0f;
-          for (int64_t i = 0; i < hd; ++i) s += q[i] * K[j * hd + i];
-          scores[j] = s * scale;
-        }
-      } else {
-        cpu::sgemm(false, true, T, L, hd, scale, qkv + hh * hd, 3 * d, K, hd, 0.0f, scores, L);
-      }
+    layer_norm_rows(x, h, R, d, W(0, "weight"), W(0, "bias"));
+    linear_rows(h, R, d, W(2, "weight"), 3 * d, W(2, "bias"), qkv, false);
+    for (size_t ci = 0; ci < chunks.size(); ++ci) {
+      GptCache* cache = caches[ci];
+      const int64_t T = static_cast<int64_t>(chunks[ci].tokens->size()), p0 = cache->size_, L = p0 + T;
+      const float* q_rows = qkv + row0[ci] * 3 * d;
+      float* att_rows = att + row0[ci] * d;
+      float* kc = cache->k_[li].data();
+      float* vc = cache->v_[li].data();
+      // Append this chunk's keys and values: cache layout [head, position, head_dim].
       for (int64_t t = 0; t < T; ++t) {
-        float* s = scores + t * L;
-        const int64_t visible = p0 + t + 1;
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < visible; ++j) mx = std::max(mx, s[j]);
-        float sum = 0.0f;
-        for (int64_t j = 0; j < visible; ++j) {
-          s[j] = std::exp(s[j] - mx);
-          sum += s[j];
+        for (int64_t hh = 0; hh < H; ++hh) {
+          std::copy_n(q_rows + t * 3 * d + d + hh * hd, hd, kc + (hh * cache->capacity_ + p0 + t) * hd);
+          std::copy_n(q_rows + t * 3 * d + 2 * d + hh * hd, hd, vc + (hh * cache->capacity_ + p0 + t) * hd);
         }
-        const float inv = 1.0f / sum;
-        for (int64_t j = 0; j < visible; ++j) s[j] *= inv;
-        for (int64_t j = visible; j < L; ++j) s[j] = 0.0f;
       }
-      if (T == 1) {
-        float* o = att + hh * hd;
-        std::fill_n(o, hd, 0.0f);
-        for (int64_t j = 0; j < L; ++j) {
-          const float p = scores[j];
-          const float* vr = Vh + j * hd;
-          for (int64_t i = 0; i < hd; ++i) o[i] += p * vr[i];
+      // Causal attention of the T new queries over the L cached keys (query t sees keys <= p0 + t).
+      for (int64_t hh = 0; hh < H; ++hh) {
+        const float* K = kc + hh * cache->capacity_ * hd;
+        const float* Vh = vc + hh * cache->capacity_ * hd;
+        if (T == 1) {
+          cpu::gemv_rows(L, hd, q_rows + hh * hd, K, hd, nullptr, scores);
+          for (int64_t j = 0; j < L; ++j) scores[j] *= scale;
+        } else {
+          cpu::sgemm(false, true, T, L, hd, scale, q_rows + hh * hd, 3 * d, K, hd, 0.0f, scores, L);
         }
-      } else {
-        cpu::sgemm(false, false, T, hd, L, 1.0f, scores, L, Vh, hd, 0.0f, att + hh * hd, d);
+        for (int64_t t = 0; t < T; ++t) {
+          float* s = scores + t * L;
+          const int64_t visible = p0 + t + 1;
+          float mx = -INFINITY;
+          for (int64_t j = 0; j < visible; ++j) mx = std::max(mx, s[j]);
+          float sum = 0.0f;
+          for (int64_t j = 0; j < visible; ++j) {
+            s[j] = std::exp(s[j] - mx);
+            sum += s[j];
+          }
+          const float inv = 1.0f / sum;
+          for (int64_t j = 0; j < visible; ++j) s[j] *= inv;
+          for (int64_t j = visible; j < L; ++j) s[j] = 0.0f;
+        }
+        if (T == 1) {
+          float* o = att_rows + hh * hd;
+          std::fill_n(o, hd, 0.0f);
+          for (int64_t j = 0; j < L; ++j) {
+            const float p = scores[j];
+            const float* vr = Vh + j * hd;
+            for (int64_t i = 0; i < hd; ++i) o[i] += p * vr[i];
+          }
+        } else {
+          cpu::sgemm(false, false, T, hd, L, 1.0f, scores, L, Vh, hd, 0.0f, att_rows + hh * hd, d);
+        }
       }
     }
-    linear_rows(att, T, d, W(3, "weight"), d, W(3, "bias"), x, true);
-    layer_norm_rows(x, h, T, d, W(1, "weight"), W(1, "bias"));
-    linear_rows(h, T, d, W(4, "weight"), 4 * d, W(4, "bias"), mlp, false);
-    gelu_inplace(mlp, T * 4 * d);
-    linear_rows(mlp, T, 4 * d, W(5, "weight"), d, W(5, "bias"), x, true);
+    linear_rows(att, R, d, W(3, "weight"), d, W(3, "bias"), x, true);
+    layer_norm_rows(x, h, R, d, W(1, "weight"), W(1, "bias"));
+    linear_rows(h, R, d, W(4, "weight"), 4 * d, W(4, "bias"), mlp, false);
+    gelu_inplace(mlp, R * 4 * d);
+    linear_rows(mlp, R, 4 * d, W(5, "weight"), d, W(5, "bias"), x, true);
   }
-  cache->size_ = L;
-  const nn::Module& ln = *ch[3].second;
-  const int64_t rows = last_only ? 1 : T;
-  const float* xs = x + (T - rows) * d;
-  layer_norm_rows(xs, h, rows, d, f32(ln.tensor("weight")), f32(ln.tensor("bias")));
-  Tensor logits = empty({rows, V});
-  linear_rows(h, rows, d, f32(model_->head_weight()), V, nullptr, logits.data<float>(), false);
-  return logits;
+  for (size_t ci = 0; ci < chunks.size(); ++ci) caches[ci]->size_ += static_cast<int64_t>(chunks[ci].tokens->size());
+  // Final LayerNorm and head on the rows that produce logits (gathered into h).
+  const nn::Module& ln = *mch[3].second;
+  int64_t rows = 0;
+  if (all_rows) {
+    layer_norm_rows(x, h, R, d, f32(ln.tensor("weight")), f32(ln.tensor("bias")));
+    rows = R;
+  } else {
+    for (size_t ci = 0; ci < chunks.size(); ++ci) {
+      const int64_t last = row0[ci] + static_cast<int64_t>(chunks[ci].tokens->size()) - 1;
+      layer_norm_rows(x + last * d, h + rows * d, 1, d, f32(ln.tensor("weight")), f32(ln.tensor("bias")));
+      ++rows;
+    }
+  }
+  linear_rows(h, rows, d, f32(model_->head_weight()), V, nullptr, logits, false);
 }
 
 // ---------------------------------------------------------------- model directories

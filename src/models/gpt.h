@@ -12,6 +12,7 @@
 #include <string>
 
 #include "llm/causal_lm.h"
+#include "models/buffered_lm.h"
 #include "nn/module.h"
 #include "text/tokenizer.h"
 
@@ -59,19 +60,21 @@ class GptCache : public llm::KvCache {
   int64_t size_ = 0;
   int64_t capacity_ = 0;
   std::vector<std::vector<float>> k_, v_;  // per layer
-  std::vector<float> x_, h_, qkv_, att_, mlp_, scores_;  // scratch, grown on the first (prefill) call
 };
 
 // A trained Gpt (+ its tokenizer) as an llm::CausalLM. forward() runs without autograd on the
-// module's current weights (read each call, so training updates are seen).
-class GptLM : public llm::CausalLM {
+// module's current weights (read each call, so training updates are seen). forward_batch() runs
+// several sequences in one step: the linear layers see the tokens of every chunk as one matrix,
+// attention runs per sequence over its own cache. Scratch buffers belong to the GptLM (grown on
+// the largest step, then reused), so one GptLM serves one thread at a time.
+class GptLM : public BufferedCausalLM {
  public:
   GptLM(std::shared_ptr<Gpt> model, text::TokenizerPtr tokenizer, std::string name = "gpt");
   std::string name() const override { return name_; }
   int64_t vocab_size() const override { return model_->config().vocab_size; }
   int64_t context_length() const override { return model_->config().context; }
   std::unique_ptr<llm::KvCache> new_cache(int64_t max_tokens) const override;
-  Tensor forward(const std::vector<int32_t>& tokens, llm::KvCache& cache, bool last_only = true) override;
+  void forward_into(const std::vector<llm::SeqChunk>& chunks, bool all_rows, float* logits) override;
   text::TokenizerPtr tokenizer() const override { return tokenizer_; }
   const std::shared_ptr<Gpt>& model() const { return model_; }
 
@@ -79,6 +82,7 @@ class GptLM : public llm::CausalLM {
   std::shared_ptr<Gpt> model_;
   text::TokenizerPtr tokenizer_;
   std::string name_;
+  std::vector<float> x_, h_, qkv_, att_, mlp_, scores_;  // scratch
 };
 
 // Saves a model dir: config.json (GptConfig + tokenizer kind), model.safetensors, tokenizer.json.

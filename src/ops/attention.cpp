@@ -6,6 +6,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "backend/cpu/attention.h"
+#include "backend/cpu/fused_backward.h"
 #include "ops/elementwise.h"
 #include "ops/linalg.h"
 #include "ops/reduce.h"
@@ -47,6 +48,14 @@ Tensor attention_softmax(const Tensor& scores_in, bool causal, int64_t offset) {
   if (needs_grad({&scores_in})) {
     record("attention_softmax", {scores_in}, out,
            [x = scores_in, p_saved = out.detach(), causal, offset](const Tensors& g) {
+             if (!grad_enabled() && g[0].dtype() == DType::kF32 && g[0].shape() == p_saved.shape()) {
+               const Tensor gc = g[0].contiguous();
+               Tensor gx = empty(p_saved.shape());
+               const int64_t cols = p_saved.shape().back();
+               cpu::softmax_backward(p_saved.data<float>(), gc.data<float>(), gx.data<float>(),
+                                     p_saved.numel() / cols, cols);
+               return Tensors{gx};
+             }
              Tensor p = grad_enabled() ? softmax_composed(x, causal, offset) : p_saved;
              Tensor gp = mul(g[0], p);
              return Tensors{sub(gp, mul(p, sum(gp, {-1}, true)))};

@@ -7,6 +7,7 @@
 #include "autograd/node.h"
 #include "backend/cpu/cast.h"
 #include "backend/cpu/elementwise.h"
+#include "backend/cpu/fused_backward.h"
 #include "ops/reduce.h"
 
 namespace forge {
@@ -378,6 +379,14 @@ Tensor gelu(const Tensor& x, bool approximate) {
                            : map_unary(x, "gelu", [](float v) { return 0.5f * v * (1.0f + std::erf(v * kInvSqrt2)); });
   if (needs_grad({&x})) {
     record("gelu", {x}, out, [x, approximate](const Tensors& g) {
+      if (!approximate && !grad_enabled() && x.dtype() == DType::kF32 && g[0].dtype() == DType::kF32 &&
+          g[0].shape() == x.shape()) {
+        // One fused pass (no graph to build for higher derivatives).
+        const Tensor xc = x.detach().contiguous(), gc = g[0].contiguous();
+        Tensor gx = empty(x.shape());
+        cpu::gelu_backward(xc.data<float>(), gc.data<float>(), gx.data<float>(), gx.numel());
+        return Tensors{gx};
+      }
       if (!approximate) {
         // d/dx x*Phi(x) = Phi(x) + x*phi(x)
         Tensor cdf = map_unary(x, "gelu_backward", [](float v) { return 0.5f * (1.0f + std::erf(v * kInvSqrt2)); });

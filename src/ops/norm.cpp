@@ -4,6 +4,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "backend/cpu/fused_backward.h"
 #include "backend/cpu/norm.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
@@ -94,6 +95,21 @@ Tensor layer_norm(const Tensor& x_in, const Shape& normalized_shape, const Tenso
   if (needs_grad({&x, &weight, &bias})) {
     record("layer_norm", {x, weight, bias}, out,
            [x, weight, bias, normalized_shape, k, eps, mean_saved, rstd_saved](const Tensors& g) {
+             if (!grad_enabled() && g[0].dtype() == DType::kF32 && g[0].shape() == x.shape()) {
+               // One fused pass over the rows (no graph to build for higher derivatives).
+               const Tensor xc = x.detach().contiguous(), gc = g[0].contiguous();
+               const Tensor wc = weight.defined() ? weight.detach().contiguous() : Tensor();
+               Tensor gx = x.requires_grad() ? empty(x.shape()) : Tensor();
+               Tensor gw = weight.defined() && weight.requires_grad() ? zeros(normalized_shape) : Tensor();
+               Tensor gb = bias.defined() && bias.requires_grad() ? zeros(normalized_shape) : Tensor();
+               const int64_t rows = mean_saved.numel(), n = rows > 0 ? x.numel() / rows : 0;
+               cpu::layer_norm_backward(xc.data<float>(), gc.data<float>(), data_or_null(wc), mean_saved.data<float>(),
+                                        rstd_saved.data<float>(), rows, n,
+                                        gx.defined() ? gx.data<float>() : nullptr,
+                                        gw.defined() ? gw.data<float>() : nullptr,
+                                        gb.defined() ? gb.data<float>() : nullptr);
+               return Tensors{gx, gw, gb};
+             }
              const Axes axes = trailing_axes(x.dim(), k);
              // Under create_graph the statistics are recomputed with public ops so the
              // gradient stays differentiable in x; otherwise the saved ones are reused.

@@ -13,7 +13,7 @@
 //   [train]
 //   epochs = 5, steps_per_epoch = 200, batch_size = 16, accumulate = 1, lr = 1e-3,
 //   weight_decay = 0.1, warmup_steps = 50, min_lr = 1e-4, clip_norm = 1.0,
-//   windows = "random" | "sequential", eval_windows = 256, seed = 0
+//   windows = "random" | "sequential", eval_windows = 256, seed = 0, precision = "fp32" | "bf16"
 //
 // The run dir holds model/ (a GPT model dir for `forge generate`), checkpoint/ (exact resume),
 // history.csv (loss, val_loss, val_perplexity, lr per epoch), metrics.json and plots.
@@ -48,6 +48,7 @@ struct LmConfig {
   int64_t eval_windows = 128;      // validation windows (each `context` tokens) per evaluation
   uint64_t seed = 0;
   std::string sample_prompt;       // generated from after training into metrics.json ("" = first val chars)
+  std::string precision = "fp32";  // "fp32" | "bf16": bf16 matmuls in training steps, fp32 master weights
 };
 
 // Whether a config file describes a language-model run ([model] type = "gpt").
