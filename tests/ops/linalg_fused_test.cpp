@@ -27,7 +27,16 @@ TEST(LinearRelu, GemvPathMatchesGemmAcrossShapes) {
       Tensor x = test::randn_leaf({1, k}, static_cast<uint64_t>(k)).detach();
       Tensor w = test::randn_leaf({n, k}, static_cast<uint64_t>(n)).detach();
       Tensor b = test::randn_leaf({n}, 7).detach();
-      EXPECT_TRUE(test::all_close(linear(x, w, b), matmul(x, w.t()) + b, 1e-5, 1e-5)) << k << "x" << n;
+      // Float32 rounding grows with k (up to ~1e-4 at k = 784 for N(0, 1) data, in GEMM too),
+      // so both paths are measured against a float64 reference: the GEMV may be at most 2x
+      // (+1e-6) less accurate than oneDNN's GEMM.
+      const Tensor ref = matmul(x.to(DType::kF64), w.to(DType::kF64).t()) + b.to(DType::kF64);
+      const double err_gemv = max(abs(linear(x, w, b).to(DType::kF64) - ref)).item();
+      const double err_gemm = max(abs((matmul(x, w.t()) + b).to(DType::kF64) - ref)).item();
+      EXPECT_LE(err_gemv, 2 * err_gemm + 1e-6) << k << "x" << n;
+      if (k <= 64) {
+        EXPECT_TRUE(test::all_close(linear(x, w, b), matmul(x, w.t()) + b, 1e-5, 1e-5)) << k << "x" << n;
+      }
     }
   }
 }

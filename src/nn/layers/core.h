@@ -28,6 +28,7 @@ class Dense : public Module {
   int64_t units() const { return units_; }
   const Tensor& weight() const { return weight_; }
   const Tensor& bias() const { return bias_; }
+  const std::string& activation() const { return options_.activation; }
 
  protected:
   void build_from_state(const std::map<std::string, Tensor>& own) override;
