@@ -32,6 +32,7 @@ const Registry& builtin_registry() {
     register_kernel_workloads(r);
     register_mlp_workloads(r);
     register_cnn_workloads(r);
+    register_llm_workloads(r);
     // Other branches: add register_<family>_workloads(r) calls here.
     return r;
   }();

@@ -10,5 +10,7 @@ void register_mlp_workloads(Registry& registry);
 void register_cnn_workloads(Registry& registry);
 // sgemm_256 ... sgemm_4096, op_overhead, op_overhead_nograd (src/bench/kernel_workloads.cpp)
 void register_kernel_workloads(Registry& registry);
+// llm_decode, llm_prefill_512, mem_bandwidth, minilm_embed (pretrained models; src/bench/llm_workloads.cpp)
+void register_llm_workloads(Registry& registry);
 
 }  // namespace forge::bench

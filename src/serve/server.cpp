@@ -29,7 +29,7 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
   } else {
     http = std::make_unique<httplib::Server>();
   }
-  size_t threads = static_cast<size_t>(std::max(2, options.http_threads));
+  size_t threads = static_cast<size_t>(std::max(1, options.http_threads));
   http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http->set_payload_max_length(options.max_body_bytes);
   http->set_keep_alive_timeout(options.keep_alive_timeout_s);
