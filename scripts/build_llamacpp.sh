@@ -67,9 +67,11 @@ cmake -S "$SRC/vendor/llama.cpp" -B "$OUT/cmake" -G Ninja \
     -DLLAMA_BUILD_TOOLS=ON \
     -DLLAMA_BUILD_EXAMPLES=ON \
     -DLLAMA_BUILD_TESTS=OFF \
-    -DBUILD_SHARED_LIBS=OFF \
-    -DCMAKE_RUNTIME_OUTPUT_DIRECTORY="$BIN" >/dev/null
+    -DBUILD_SHARED_LIBS=OFF >/dev/null
 ninja -C "$OUT/cmake" -j "$JOBS" "${TARGETS[@]}"
+# llama.cpp puts executables in <build>/bin; static builds, so copies are self-contained.
+mkdir -p "$BIN"
+for t in "${TARGETS[@]}"; do cp -f "$OUT/cmake/bin/$t" "$BIN/$t"; done
 echo "$LLAMA_CPP_PYTHON_VERSION" > "$OUT/.version"
 have_all || { echo "error: build finished but binaries are missing in $BIN" >&2; exit 1; }
 echo "llama.cpp binaries: $BIN (${TARGETS[*]})"
