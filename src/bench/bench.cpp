@@ -33,6 +33,7 @@ const Registry& builtin_registry() {
     register_mlp_workloads(r);
     register_cnn_workloads(r);
     register_lm_workloads(r);
+    register_llm_workloads(r);
     // Other branches: add register_<family>_workloads(r) calls here.
     return r;
   }();

@@ -12,5 +12,7 @@ void register_cnn_workloads(Registry& registry);
 void register_kernel_workloads(Registry& registry);
 // textcnn_train, lstm_train, gpt_char_train, gpt_char_train_bf16, gpt_generate (src/bench/lm_workloads.cpp)
 void register_lm_workloads(Registry& registry);
+// llm_decode, llm_prefill_512, mem_bandwidth, minilm_embed (pretrained models; src/bench/llm_workloads.cpp)
+void register_llm_workloads(Registry& registry);
 
 }  // namespace forge::bench

@@ -30,7 +30,7 @@ void register_serve(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("serve", "Serve models over HTTP: OpenAI-compatible API, keys, usage ledger, metrics");
   cmd->add_option("--config", a->config, "serve TOML file ([server] and [[models]]; see docs/serving.md)");
-  cmd->add_option("--model", a->models, "NAME=PATH or NAME=KIND:PATH (KIND: llm, embedding, predict); repeatable");
+  cmd->add_option("--model", a->models, "NAME=PATH or NAME=KIND:PATH (KIND: llm, embedding, predict; noop: a no-op embedding model for benchmarks); repeatable");
   cmd->add_option("--host", a->host, "address to listen on (default 127.0.0.1)");
   cmd->add_option("--port", a->port, "port (default 8080; 0 = any free port)");
   cmd->add_option("--keys", a->keys,
@@ -42,7 +42,7 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--prefill-budget", a->prefill_budget, "prompt tokens per engine step (default 256)");
   cmd->add_option("--max-queue", a->max_queue, "waiting requests per model before 429 (default 64)");
   cmd->add_option("--timeout", a->timeout, "request timeout in seconds (default 600)");
-  cmd->add_option("--threads", a->threads, "HTTP connections served at once (default 64)");
+  cmd->add_option("--threads,--http-threads", a->threads, "HTTP connections served at once (default 64)");
   cmd->add_flag("--metrics-key", a->metrics_key, "GET /metrics needs a key with the 'metrics' scope");
   cmd->callback([a] {
     serve::ServeOptions o;

@@ -10,6 +10,7 @@
 #include "llm/load.h"
 #include "models/bert.h"
 #include "models/gpt.h"
+#include "serve/noop_model.h"
 
 namespace forge::serve {
 
@@ -22,7 +23,7 @@ ModelSpec parse_model_flag(const std::string& flag) {
   ModelSpec spec;
   spec.name = flag.substr(0, eq);
   spec.path = flag.substr(eq + 1);
-  for (const char* kind : {"llm", "embedding", "predict"}) {
+  for (const char* kind : {"llm", "embedding", "predict", "noop"}) {
     std::string prefix = std::string(kind) + ":";
     if (spec.path.rfind(prefix, 0) == 0) {
       spec.kind = kind;
@@ -146,8 +147,10 @@ void load_model(Server& server, const ModelSpec& spec) {
     server.add_embedding(spec.name, models::load_bert(spec.path));
   } else if (kind == "llm") {
     server.add_llm(spec.name, llm::load_causal_lm(spec.path));
+  } else if (kind == "noop") {  // benchmarks only: see serve/noop_model.h
+    server.add_embedding(spec.name, make_noop_embedding_model());
   } else {
-    fail("[serve] model '{}': unknown kind '{}' (llm, embedding, predict)", spec.name, kind);
+    fail("[serve] model '{}': unknown kind '{}' (llm, embedding, predict, noop)", spec.name, kind);
   }
 }
 

@@ -17,7 +17,7 @@
 //   [[models]]
 //   name = "smol"
 //   path = "models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"
-//   kind = "llm"                    # llm | embedding | predict; default: detected from the path
+//   kind = "llm"                    # llm | embedding | predict | noop; default: detected from the path
 #include <string>
 #include <vector>
 
@@ -27,7 +27,7 @@ namespace forge::serve {
 
 struct ModelSpec {
   std::string name, path;
-  std::string kind;  // "llm", "embedding", "predict"; "" = detect
+  std::string kind;  // "llm", "embedding", "predict", "noop" (benchmarks; path unused); "" = detect
 };
 
 // "NAME=PATH" or "NAME=KIND:PATH".

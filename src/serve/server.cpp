@@ -30,11 +30,14 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
   } else {
     http = std::make_unique<httplib::Server>();
   }
-  size_t threads = static_cast<size_t>(std::max(2, options.http_threads));
+  size_t threads = static_cast<size_t>(std::max(1, options.http_threads));
   http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http->set_payload_max_length(options.max_body_bytes);
   http->set_keep_alive_timeout(options.keep_alive_timeout_s);
   http->set_keep_alive_max_count(100000);
+  // Responses go out as headers + body writes; without TCP_NODELAY, Nagle holds the body until
+  // the client ACKs the headers, and delayed ACKs make every keep-alive request take ~40 ms.
+  http->set_tcp_nodelay(true);
   http->set_read_timeout(30);
   http->set_write_timeout(30);
   metrics.set_gauge_source([this] {
