@@ -25,7 +25,8 @@ packages=(
   libjs-chart.js                                # Chart.js, embedded in the serve playground at build time
   libcpp-httplib-dev libssl-dev libsqlite3-dev  # model server: HTTP(S), key hashing, keys + usage ledger
 )
-test_packages=(python3-venv python3-numpy chromium chromium-driver)  # chromium: the playground's browser test
+test_packages=(python3-venv python3-numpy chromium chromium-driver  # chromium: the playground's browser test
+               clang)                                   # libFuzzer runs of the GGUF/safetensors readers (ctest fuzz_*_short)
 dev_packages=(python3-torch)
 want_venv=false
 
