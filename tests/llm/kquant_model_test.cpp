@@ -72,7 +72,9 @@ class RemoveQuantizedFiles : public ::testing::Environment {
 [[maybe_unused]] ::testing::Environment* const kRemoveQuantizedFiles =
     ::testing::AddGlobalTestEnvironment(new RemoveQuantizedFiles);
 
-DType kquant_of(const std::string& type) { return type == "q4_k" ? DType::kQ4_K : DType::kQ6_K; }
+DType kquant_of(const std::string& type) {
+  return type == "q4_k" ? DType::kQ4_K : type == "q5_k" ? DType::kQ5_K : DType::kQ6_K;
+}
 
 TEST_P(KQuantModel, LogitsMatchTheF32ModelOfTheSameWeights) {
   const std::string type = GetParam();
@@ -159,15 +161,15 @@ TEST_P(KQuantGguf, AgreesWithTheGgufPackage) {
     std::printf("[%s] %s rms %.3g (gguf Q4_0 %.3g, Q5_0 %.3g, Q8_0 %.3g)\n", type.c_str(), n.c_str(),
                 r["rms"].get<double>(), r["rms_Q4_0"].get<double>(), r["rms_Q5_0"].get<double>(),
                 r["rms_Q8_0"].get<double>());
-    EXPECT_EQ(r["type"], type == "q4_k" ? "Q4_K" : "Q6_K");
+    EXPECT_EQ(r["type"], type == "q4_k" ? "Q4_K" : type == "q5_k" ? "Q5_K" : "Q6_K");
     EXPECT_GT(r["rms"].get<double>(), 0.0);
     EXPECT_LT(r["rms"].get<double>(), r[type == "q4_k" ? "rms_Q4_0" : "rms_Q5_0"].get<double>()) << n;
   }
 }
 
 // q4_1: the original file through the same check, the baseline the K-quant numbers compare to.
-INSTANTIATE_TEST_SUITE_P(Types, KQuantModel, ::testing::Values("q4_k", "q6_k", "q4_1"));
-INSTANTIATE_TEST_SUITE_P(Types, KQuantGguf, ::testing::Values("q4_k", "q6_k"));
+INSTANTIATE_TEST_SUITE_P(Types, KQuantModel, ::testing::Values("q4_k", "q5_k", "q6_k", "q4_1"));
+INSTANTIATE_TEST_SUITE_P(Types, KQuantGguf, ::testing::Values("q4_k", "q5_k", "q6_k"));
 
 }  // namespace
 }  // namespace forge
