@@ -103,6 +103,11 @@ def markdown(report, a):
     return "\n".join(lines) + "\n"
 
 
+def torch_blas():
+    """The BLAS Debian's torch will load (it calls the system libblas.so.3 for matmul/linear)."""
+    return os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", help="comma-separated workload names (default: every row)")
@@ -117,6 +122,10 @@ def main():
     a = ap.parse_args()
     a.threads = [int(t) for t in a.threads.split(",")]
     names = a.only.split(",") if a.only else list(ROWS)
+    blas = torch_blas()
+    if not a.no_torch and "openblas" not in blas:
+        print(f"warning: PyTorch would use {blas} (the netlib reference BLAS is ~30x slower than OpenBLAS here); "
+              "run `bash scripts/setup.sh --bench` so PyTorch is measured at its best", file=sys.stderr)
     report = {}
     for name in names:
         raw = {"forge": {t: [] for t in a.threads}, "torch": {t: [] for t in a.threads}}
@@ -143,7 +152,7 @@ def main():
     md = markdown(report, a)
     print(md)
     meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "runs": a.runs, "threads": a.threads, "samples": a.samples,
-            "loadavg": os.getloadavg()}
+            "loadavg": os.getloadavg(), "torch_blas": blas}
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"meta": meta, "rows": report}, f, indent=1)

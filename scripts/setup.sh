@@ -8,6 +8,8 @@
 #                                 # and the pretrained test checkpoints (scripts/fetch_models.sh)
 #   bash scripts/setup.sh --dev   # --test plus python3-torch (~1 GB with dependencies), used to
 #                                 # regenerate the PyTorch goldens and references under tests/
+#   bash scripts/setup.sh --bench # python3-torch and OpenBLAS for the side-by-side benchmarks
+#                                 # (bench/compare.py); see docs/BENCHMARKS.md
 set -euo pipefail
 
 packages=(
@@ -24,18 +26,24 @@ packages=(
   fortunes fortunes-zh                          # text corpora: topic classification, language models
   libjs-chart.js                                # Chart.js, embedded in the serve playground at build time
   libcpp-httplib-dev libssl-dev libsqlite3-dev  # model server: HTTP(S), key hashing, keys + usage ledger
+  libpq-dev                                     # model server: PostgreSQL key store shared by several servers
 )
 test_packages=(python3-venv python3-numpy chromium chromium-driver  # chromium: the playground's browser test
-               clang)                                   # libFuzzer runs of the GGUF/safetensors readers (ctest fuzz_*_short)
-dev_packages=(python3-torch)
+  postgresql   # the PostgreSQL key-store tests start a throwaway server (initdb, pg_ctl) on loopback
+  clang)       # libFuzzer runs of the GGUF/safetensors readers (ctest fuzz_*_short)
+# Debian's torch calls the system libblas.so.3 for matmul/linear; with only the netlib reference
+# BLAS installed that runs at ~7 GFLOP/s here. OpenBLAS (OpenMP build, like torch's own threads)
+# is the fastest BLAS Debian ships for it, so comparisons measure PyTorch at its best.
+dev_packages=(python3-torch libopenblas0-openmp)
 want_venv=false
 
 for arg in "$@"; do
   case "$arg" in
     --test) packages+=("${test_packages[@]}"); want_venv=true ;;
     --dev) packages+=("${test_packages[@]}" "${dev_packages[@]}"); want_venv=true ;;
+    --bench) packages+=("${dev_packages[@]}") ;;
     -h | --help)
-      sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)

@@ -1,5 +1,6 @@
-// `forge keys create|list|revoke|rotate`: API keys of `forge serve` (SQLite key store). Secrets
-// are printed once, by create and rotate; only their salted hashes are stored.
+// `forge keys create|list|revoke|rotate`: API keys of `forge serve` (a SQLite file or a
+// postgresql:// URL, see open_keystore). Secrets are printed once, by create and rotate; only
+// their salted hashes are stored.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -31,7 +32,8 @@ void register_keys(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("keys", "Manage API keys of forge serve (create, list, revoke, rotate)");
   cmd->require_subcommand(1);
-  cmd->add_option("--db", a->db, "key store file (the --keys of forge serve)")->capture_default_str();
+  cmd->add_option("--db,--keys", a->db, "key store: SQLite file or postgresql:// URL (the --keys of forge serve)")
+      ->capture_default_str();
 
   auto* create = cmd->add_subcommand("create", "Create a key; its secret is printed once");
   create->add_option("--name", a->name, "a unique name (customer, app)")->required();
@@ -39,9 +41,9 @@ void register_keys(CLI::App& app) {
   create->add_option("--rpm", a->rpm, "requests per minute (0 = unlimited)");
   create->add_option("--tpm", a->tpm, "tokens per minute (0 = unlimited)");
   create->add_option("--monthly-tokens", a->monthly, "tokens per calendar month, UTC (0 = unlimited)");
-  create->add_option("--db", a->db, "key store file");
+  create->add_option("--db,--keys", a->db, "key store: SQLite file or postgresql:// URL");
   create->callback([a] {
-    auto store = serve::open_sqlite_keystore(a->db);
+    auto store = serve::open_keystore(a->db);
     serve::NewKey spec;
     spec.name = a->name;
     spec.scopes = serve::parse_scopes(a->scopes);
@@ -55,9 +57,9 @@ void register_keys(CLI::App& app) {
   });
 
   auto* list = cmd->add_subcommand("list", "List keys (never their secrets)");
-  list->add_option("--db", a->db, "key store file");
+  list->add_option("--db,--keys", a->db, "key store: SQLite file or postgresql:// URL");
   list->callback([a] {
-    auto store = serve::open_sqlite_keystore(a->db);
+    auto store = serve::open_keystore(a->db);
     fmt::print("{:<4} {:<16} {:<20} {:<24} {:>8} {:>10} {:>14}  {}\n", "id", "public id", "name", "scopes", "rpm",
                "tpm", "monthly", "status");
     for (const auto& k : store->list_keys()) print_key(k);
@@ -65,18 +67,18 @@ void register_keys(CLI::App& app) {
 
   auto* revoke = cmd->add_subcommand("revoke", "Revoke a key (its ledger rows stay)");
   revoke->add_option("key", a->who, "id, public id or name")->required();
-  revoke->add_option("--db", a->db, "key store file");
+  revoke->add_option("--db,--keys", a->db, "key store: SQLite file or postgresql:// URL");
   revoke->callback([a] {
-    auto store = serve::open_sqlite_keystore(a->db);
+    auto store = serve::open_keystore(a->db);
     auto k = store->revoke_key(a->who);
     fmt::print("revoked key {} '{}'\n", k.id, k.name);
   });
 
   auto* rotate = cmd->add_subcommand("rotate", "Give a key a new secret (the old one stops working); printed once");
   rotate->add_option("key", a->who, "id, public id or name")->required();
-  rotate->add_option("--db", a->db, "key store file");
+  rotate->add_option("--db,--keys", a->db, "key store: SQLite file or postgresql:// URL");
   rotate->callback([a] {
-    auto store = serve::open_sqlite_keystore(a->db);
+    auto store = serve::open_keystore(a->db);
     auto [key, secret] = store->rotate_key(a->who);
     std::cerr << fmt::format("rotated key {} '{}'; the new secret is shown only now:\n", key.id, key.name);
     std::cout << secret << std::endl;

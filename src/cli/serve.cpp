@@ -33,7 +33,8 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--model", a->models, "NAME=PATH or NAME=KIND:PATH (KIND: llm, embedding, predict); repeatable");
   cmd->add_option("--host", a->host, "address to listen on (default 127.0.0.1)");
   cmd->add_option("--port", a->port, "port (default 8080; 0 = any free port)");
-  cmd->add_option("--keys", a->keys, "SQLite key store and usage ledger (forge keys create ... --db)");
+  cmd->add_option("--keys", a->keys,
+                  "API keys and usage ledger: SQLite file or postgresql://user@host:port/db (shared by servers)");
   cmd->add_flag("--no-keys", a->no_keys, "serve without API keys (anyone can call it; no ledger)");
   cmd->add_option("--cert", a->cert, "TLS certificate (PEM)");
   cmd->add_option("--key", a->key, "TLS private key (PEM)");
@@ -62,7 +63,7 @@ void register_serve(CLI::App& app) {
     if (a->metrics_key) o.metrics_require_key = true;
     FORGE_CHECK(!specs.empty(), "[serve] no models: give --model NAME=PATH or --config FILE");
     FORGE_CHECK(!o.keys_db.empty() || a->no_keys,
-                "[serve] give --keys FILE (API keys and usage ledger) or --no-keys to serve without keys");
+                "[serve] give --keys FILE|URL (API keys and usage ledger) or --no-keys to serve without keys");
 
     // Signals go to one thread that asks the server to stop; every other thread blocks them.
     sigset_t signals;

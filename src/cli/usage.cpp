@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "serve/keystore.h"
+#include "serve/keystore_pg.h"
 
 namespace forge::cli {
 
@@ -17,16 +18,18 @@ void register_usage(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("usage", "Usage ledger of forge serve: totals per key and model, or every row as CSV");
-  cmd->add_option("--db", a->db, "key store file (the --keys of forge serve)")->capture_default_str();
+  cmd->add_option("--db,--keys", a->db, "key store: SQLite file or postgresql:// URL (the --keys of forge serve)")
+      ->capture_default_str();
   cmd->add_option("--key", a->key, "only this key (id, public id or name)");
   cmd->add_option("--since", a->since, "rows at or after: 2024-05-01, 2024-05-01T12:00:00 (UTC) or unix seconds");
   cmd->add_flag("--csv", a->csv, "every ledger row as CSV (time,key_id,key,model,endpoint,...)");
   cmd->callback([a] {
-    auto store = serve::open_sqlite_keystore(a->db);
+    auto store = serve::open_keystore(a->db);
     serve::UsageFilter f;
     if (!a->key.empty()) {
       auto k = store->find_key(a->key);
-      FORGE_CHECK(k.has_value(), "[usage] no key '{}' in {}", a->key, a->db);
+      FORGE_CHECK(k.has_value(), "[usage] no key '{}' in {}", a->key,
+                  serve::is_postgres_url(a->db) ? serve::redact_postgres_url(a->db) : a->db);
       f.key_id = k->id;
     }
     if (!a->since.empty()) f.since_ms = serve::parse_since(a->since);

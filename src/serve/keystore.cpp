@@ -2,9 +2,6 @@
 // server's writes are one small INSERT per request, far below SQLite's WAL throughput.
 #include "serve/keystore.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -13,45 +10,10 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "serve/key_secret.h"
 
 namespace forge::serve {
 namespace {
-
-std::string to_hex(const unsigned char* data, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = digits[data[i] >> 4];
-    out[2 * i + 1] = digits[data[i] & 15];
-  }
-  return out;
-}
-
-std::string random_hex(size_t bytes) {
-  std::vector<unsigned char> buf(bytes);
-  FORGE_CHECK(RAND_bytes(buf.data(), static_cast<int>(bytes)) == 1, "[keys] OpenSSL RAND_bytes failed");
-  return to_hex(buf.data(), bytes);
-}
-
-std::vector<unsigned char> salted_hash(const std::string& salt, const std::string& secret) {
-  std::string message = salt + secret;
-  std::vector<unsigned char> digest(EVP_MAX_MD_SIZE);
-  unsigned int length = 0;
-  FORGE_CHECK(EVP_Digest(message.data(), message.size(), digest.data(), &length, EVP_sha256(), nullptr) == 1,
-              "[keys] OpenSSL SHA-256 failed");
-  digest.resize(length);
-  return digest;
-}
-
-std::string join(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : ",") + p;
-  return out;
-}
-
-// Secret layout: "fk_<12 hex public id>_<48 hex random>". The public id finds the row; the whole
-// secret is what is hashed.
-constexpr size_t kPublicIdHex = 12;
 
 class Stmt {
  public:
@@ -109,14 +71,7 @@ ApiKey key_from_row(const Stmt& s) {
   k.id = s.i64(0);
   k.public_id = s.text(1);
   k.name = s.text(2);
-  std::string scopes = s.text(3);
-  size_t start = 0;
-  while (start < scopes.size()) {
-    size_t comma = scopes.find(',', start);
-    if (comma == std::string::npos) comma = scopes.size();
-    if (comma > start) k.scopes.push_back(scopes.substr(start, comma - start));
-    start = comma + 1;
-  }
+  k.scopes = key_secret::split_scopes(s.text(3));
   k.rpm = s.i64(4);
   k.tpm = s.i64(5);
   k.monthly_tokens = s.i64(6);
@@ -152,19 +107,16 @@ class SqliteKeyStore final : public KeyStore {
   ~SqliteKeyStore() override { sqlite3_close(db_); }
 
   std::pair<ApiKey, std::string> create_key(const NewKey& spec) override {
-    FORGE_CHECK(!spec.name.empty(), "[keys] a key needs a name");
-    FORGE_CHECK(spec.rpm >= 0 && spec.tpm >= 0 && spec.monthly_tokens >= 0,
-                "[keys] limits must be >= 0 (0 = unlimited), got rpm={} tpm={} monthly_tokens={}", spec.rpm, spec.tpm,
-                spec.monthly_tokens);
+    key_secret::validate_new_key(spec);
     std::lock_guard lock(mu_);
     FORGE_CHECK(!find_locked(spec.name), "[keys] a key named '{}' already exists", spec.name);
-    auto [public_id, secret] = new_secret();
-    std::string salt = random_hex(16);
+    auto [public_id, secret] = key_secret::new_secret();
+    std::string salt = key_secret::new_salt();
     Stmt s(db_,
            "INSERT INTO api_keys (public_id, name, scopes, salt, hash, rpm, tpm, monthly_tokens, created_ms) VALUES "
            "(?,?,?,?,?,?,?,?,?)");
-    s.bind(1, public_id).bind(2, spec.name).bind(3, join(spec.scopes)).bind(4, salt);
-    s.bind_blob(5, salted_hash(salt, secret)).bind(6, spec.rpm).bind(7, spec.tpm).bind(8, spec.monthly_tokens);
+    s.bind(1, public_id).bind(2, spec.name).bind(3, key_secret::join_scopes(spec.scopes)).bind(4, salt);
+    s.bind_blob(5, key_secret::salted_hash(salt, secret)).bind(6, spec.rpm).bind(7, spec.tpm).bind(8, spec.monthly_tokens);
     s.bind(9, now_ms());
     s.step();
     return {*find_locked(std::to_string(sqlite3_last_insert_rowid(db_))), secret};
@@ -199,27 +151,22 @@ class SqliteKeyStore final : public KeyStore {
     auto k = find_locked(id_or_name);
     FORGE_CHECK(k.has_value(), "[keys] no key '{}'", id_or_name);
     FORGE_CHECK(k->revoked_ms == 0, "[keys] key '{}' is revoked; create a new one", k->name);
-    auto [public_id, secret] = new_secret();
-    std::string salt = random_hex(16);
+    auto [public_id, secret] = key_secret::new_secret();
+    std::string salt = key_secret::new_salt();
     Stmt s(db_, "UPDATE api_keys SET public_id = ?, salt = ?, hash = ? WHERE id = ?");
-    s.bind(1, public_id).bind(2, salt).bind_blob(3, salted_hash(salt, secret)).bind(4, k->id).step();
+    s.bind(1, public_id).bind(2, salt).bind_blob(3, key_secret::salted_hash(salt, secret)).bind(4, k->id).step();
     return {*find_locked(std::to_string(k->id)), secret};
   }
 
   std::optional<ApiKey> authenticate(const std::string& secret) const override {
-    // "fk_" + public id + "_" + random part.
-    if (secret.size() < 3 + kPublicIdHex + 2 || secret.compare(0, 3, "fk_") != 0 || secret[3 + kPublicIdHex] != '_') {
-      return std::nullopt;
-    }
-    std::string public_id = secret.substr(0, 3 + kPublicIdHex);
+    auto public_id = key_secret::public_id_of(secret);
+    if (!public_id) return std::nullopt;
     std::lock_guard lock(mu_);
     Stmt s(db_, fmt::format("SELECT {}, salt, hash FROM api_keys WHERE public_id = ?", kKeyColumns).c_str());
-    s.bind(1, public_id);
+    s.bind(1, *public_id);
     if (!s.step()) return std::nullopt;
     ApiKey k = key_from_row(s);
-    std::vector<unsigned char> want = s.blob(10);
-    std::vector<unsigned char> got = salted_hash(s.text(9), secret);
-    if (want.size() != got.size() || CRYPTO_memcmp(want.data(), got.data(), got.size()) != 0) return std::nullopt;
+    if (!key_secret::matches(s.text(9), s.blob(10), secret)) return std::nullopt;
     if (k.revoked_ms != 0) return std::nullopt;
     return k;
   }
@@ -282,11 +229,6 @@ class SqliteKeyStore final : public KeyStore {
       sqlite3_free(err);
       fail("[keys] key store '{}': {} ({})", path_, msg, sql);
     }
-  }
-
-  std::pair<std::string, std::string> new_secret() {
-    std::string public_id = "fk_" + random_hex(kPublicIdHex / 2);
-    return {public_id, public_id + "_" + random_hex(24)};
   }
 
   std::optional<ApiKey> find_locked(const std::string& id_or_name) const {

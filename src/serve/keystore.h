@@ -1,7 +1,7 @@
 #pragma once
-// API keys and the usage ledger of `forge serve`. KeyStore is the interface (a PostgreSQL store
-// for several servers sharing keys can implement it later); SqliteKeyStore, one SQLite file in
-// WAL mode, is the embedded default. Secrets are shown once (create/rotate return them) and
+// API keys and the usage ledger of `forge serve`. KeyStore is the interface; SqliteKeyStore, one
+// SQLite file in WAL mode, is the embedded default, PgKeyStore (serve/keystore_pg.h) the store
+// several servers share. open_keystore() picks one from a path or URL. Secrets are shown once (create/rotate return them) and
 // stored only as SHA-256(salt || secret) with a random per-key salt; lookups go through the
 // public key id embedded in the secret and compare hashes in constant time. Nothing here logs
 // a secret.
@@ -73,11 +73,19 @@ class KeyStore {
   // Prompt + completion tokens of a key since `since_ms` (monthly quotas).
   virtual int64_t tokens_used(int64_t key_id, int64_t since_ms) const = 0;
   virtual int64_t usage_rows() const = 0;
+  // True when other servers may write the same keys and ledger (PostgreSQL): monthly quotas are
+  // then read from the store for every request instead of being counted in this process.
+  virtual bool shared_ledger() const { return false; }
 };
 
 // Opens (creating when needed) a SQLite key store at `path` (WAL mode, synchronous=NORMAL: a
 // committed row survives kill -9 of the server).
 std::unique_ptr<KeyStore> open_sqlite_keystore(const std::string& path);
+// The key store named by `spec`: a postgres:// or postgresql:// URL opens PgKeyStore, anything
+// else is a SQLite file path. Used by `forge serve --keys`, `forge keys` and `forge usage`.
+std::unique_ptr<KeyStore> open_keystore(const std::string& spec);
+// True when `spec` is a PostgreSQL URL (postgres:// or postgresql://).
+bool is_postgres_url(const std::string& spec);
 
 // ---- helpers shared by the CLI and the server
 

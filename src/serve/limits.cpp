@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace forge::serve {
 
@@ -13,7 +14,8 @@ int retry_seconds(int64_t oldest_ms, int64_t now_ms) {
 }
 }  // namespace
 
-RateLimiter::RateLimiter(std::function<int64_t(int64_t, int64_t)> tokens_used) : tokens_used_(std::move(tokens_used)) {}
+RateLimiter::RateLimiter(std::function<int64_t(int64_t, int64_t)> tokens_used, bool shared_ledger)
+    : tokens_used_(std::move(tokens_used)), shared_ledger_(shared_ledger) {}
 
 void RateLimiter::expire(KeyState& s, int64_t now_ms) {
   while (!s.request_times.empty() && s.request_times.front() <= now_ms - kWindowMs) s.request_times.pop_front();
@@ -35,8 +37,15 @@ RateLimiter::KeyState& RateLimiter::state(const ApiKey& key, int64_t now_ms) {
 }
 
 LimitVerdict RateLimiter::admit(const ApiKey& key, int64_t prompt_tokens, int64_t now_ms) {
+  // Shared ledger: other servers charge this key too, so the month's total comes from the store
+  // (queried before taking the lock: it is a network round trip).
+  std::optional<int64_t> shared_month;
+  if (shared_ledger_ && key.monthly_tokens > 0 && tokens_used_) {
+    shared_month = tokens_used_(key.id, month_start_ms(now_ms));
+  }
   std::lock_guard lock(mu_);
   KeyState& s = state(key, now_ms);
+  if (shared_month) s.month_tokens = *shared_month;
   LimitVerdict v;
   if (key.monthly_tokens > 0 && s.month_tokens >= key.monthly_tokens) {
     v.allowed = false;

@@ -1,6 +1,9 @@
 #pragma once
 // Per-key request and token limits: requests/minute and tokens/minute over a sliding 60 s window
-// (in memory, per server), and monthly token quotas (seeded from the ledger, then counted here).
+// (in memory, per server process), and monthly token quotas: with a private ledger (SQLite)
+// seeded from the ledger once per month and then counted here; with a shared ledger
+// (PostgreSQL, several servers) read from the ledger for every request, so every server sees
+// the tokens the others charged.
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -21,8 +24,9 @@ struct LimitVerdict {
 
 class RateLimiter {
  public:
-  // tokens_used(key_id, since_ms): the ledger's monthly total, read once per key and month.
-  explicit RateLimiter(std::function<int64_t(int64_t, int64_t)> tokens_used);
+  // tokens_used(key_id, since_ms): the ledger's monthly total, read once per key and month, or
+  // for every admit() of a key with a monthly quota when `shared_ledger`.
+  explicit RateLimiter(std::function<int64_t(int64_t, int64_t)> tokens_used, bool shared_ledger = false);
   // Checks the key's limits for a new request that will use about `prompt_tokens` (0 when not
   // known yet) and, when allowed, counts the request.
   LimitVerdict admit(const ApiKey& key, int64_t prompt_tokens, int64_t now_ms);
@@ -40,6 +44,7 @@ class RateLimiter {
   void expire(KeyState& s, int64_t now_ms);
   KeyState& state(const ApiKey& key, int64_t now_ms);
   std::function<int64_t(int64_t, int64_t)> tokens_used_;
+  bool shared_ledger_ = false;
   std::mutex mu_;
   std::map<int64_t, KeyState> keys_;
 };

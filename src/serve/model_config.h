@@ -4,7 +4,7 @@
 //   [server]                        # every key optional; flags given on the command line win
 //   host = "127.0.0.1"
 //   port = 8080
-//   keys = "forge-keys.db"          # SQLite key store + usage ledger ("" = open server, no keys)
+//   keys = "forge-keys.db"          # keys + usage ledger: SQLite file or postgresql:// URL ("" = no keys)
 //   cert = "cert.pem"               # TLS when cert and key are set
 //   key = "key.pem"
 //   slots = 4                       # parallel sequences per language model

@@ -13,9 +13,10 @@ using nlohmann::json;
 Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
   created_s = now_ms() / 1000;
   if (!options.keys_db.empty()) {
-    keys = open_sqlite_keystore(options.keys_db);
+    keys = open_keystore(options.keys_db);
     limiter = std::make_unique<RateLimiter>(
-        [k = keys](int64_t key_id, int64_t since_ms) { return k->tokens_used(key_id, since_ms); });
+        [k = keys](int64_t key_id, int64_t since_ms) { return k->tokens_used(key_id, since_ms); },
+        keys->shared_ledger());
   }
   bool tls = !options.cert_file.empty() || !options.key_file.empty();
   if (tls) {
@@ -85,7 +86,16 @@ std::optional<ApiKey> Server::Impl::authorize(const httplib::Request& req, const
   if (auth.compare(0, bearer.size(), bearer) != 0) {
     throw ApiError(401, "invalid_request_error", "The Authorization header must be 'Bearer KEY'.", "invalid_api_key");
   }
-  auto key = keys->authenticate(auth.substr(bearer.size()));
+  std::optional<ApiKey> key;
+  try {
+    key = keys->authenticate(auth.substr(bearer.size()));
+  } catch (const std::exception& e) {
+    // The store is down (e.g. PostgreSQL unreachable): a server-side problem, and its details
+    // (host names) are for the operator's log, not the client.
+    fmt::print(stderr, "forge serve: key store error: {}\n", e.what());
+    throw ApiError(503, "server_error", "The key store is unavailable; try again shortly.", "key_store_unavailable", "",
+                   1);
+  }
   if (!key) {
     // Never echo the key back (it may be a real key pasted in the wrong place).
     throw ApiError(401, "invalid_request_error", "Incorrect API key provided, or the key was revoked.",
@@ -99,7 +109,14 @@ std::optional<ApiKey> Server::Impl::authorize(const httplib::Request& req, const
 
 void Server::Impl::admit(const RequestRecord& rec, int64_t prompt_tokens) {
   if (!limiter || !rec.key) return;
-  LimitVerdict v = limiter->admit(*rec.key, prompt_tokens, now_ms());
+  LimitVerdict v;
+  try {
+    v = limiter->admit(*rec.key, prompt_tokens, now_ms());
+  } catch (const std::exception& e) {  // a shared ledger that cannot be read (quota unknown)
+    fmt::print(stderr, "forge serve: key store error: {}\n", e.what());
+    throw ApiError(503, "server_error", "The key store is unavailable; try again shortly.", "key_store_unavailable", "",
+                   1);
+  }
   if (!v.allowed) {
     throw ApiError(429, v.code == "insufficient_quota" ? "insufficient_quota" : "requests", v.message, v.code, "",
                    v.retry_after_s);

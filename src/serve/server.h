@@ -24,7 +24,7 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                   // 0 = any free port (see Server::bind)
   std::string cert_file, key_file;   // TLS (PEM) when both are set
-  std::string keys_db;               // SQLite key store; "" = no keys (every request allowed, no ledger)
+  std::string keys_db;               // SQLite file or postgresql:// URL (open_keystore); "" = no keys, no ledger
   bool metrics_require_key = false;  // GET /metrics needs a key with the "metrics" scope
   int http_threads = 64;             // connections served at once (a streaming request holds one)
   EngineOptions engine{};            // per language model
