@@ -29,7 +29,8 @@ packages=(
   libpq-dev                                     # model server: PostgreSQL key store shared by several servers
 )
 test_packages=(python3-venv python3-numpy chromium chromium-driver  # chromium: the playground's browser test
-  postgresql)  # the PostgreSQL key-store tests start a throwaway server (initdb, pg_ctl) on loopback
+  postgresql   # the PostgreSQL key-store tests start a throwaway server (initdb, pg_ctl) on loopback
+  clang)       # libFuzzer runs of the GGUF/safetensors readers (ctest fuzz_*_short)
 # Debian's torch calls the system libblas.so.3 for matmul/linear; with only the netlib reference
 # BLAS installed that runs at ~7 GFLOP/s here. OpenBLAS (OpenMP build, like torch's own threads)
 # is the fastest BLAS Debian ships for it, so comparisons measure PyTorch at its best.

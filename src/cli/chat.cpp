@@ -1,6 +1,8 @@
 // `forge chat MODEL`: an interactive conversation with a chat-tuned checkpoint. Each line read
 // from stdin is a user turn; the reply streams to stdout. The history is rendered with the
-// checkpoint's chat template every turn. /reset forgets the history, /exit (or EOF) quits.
+// checkpoint's chat template every turn; the KV cache is kept across turns so only the new turn's
+// tokens are prefilled (llm/chat_session.h), and when the history outgrows the context the oldest
+// turns are dropped with a notice on stderr. /reset forgets the history, /exit (or EOF) quits.
 // Works with piped stdin (no prompt is printed then).
 #include <fmt/format.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
 #include "core/error.h"
+#include "llm/chat_session.h"
 #include "llm/chat_template.h"
 #include "llm/generate.h"
 #include "llm/load.h"
@@ -22,7 +25,8 @@ void register_chat(CLI::App& app) {
   struct Args {
     std::string lora, path, system, tmpl;
     llm::GenerateOptions gen;
-    bool stats = false;
+    bool stats = false, no_reuse = false;
+    int64_t context = 0;
   };
   auto a = std::make_shared<Args>();
   a->gen.max_tokens = 512;
@@ -35,6 +39,10 @@ void register_chat(CLI::App& app) {
   cmd->add_option("--lora", a->lora, "LoRA adapter dir (PEFT format, or a finetune run dir) merged at load");
   add_generation_flags(cmd, a->gen);
   cmd->add_flag("--stats", a->stats, "print token counts and speeds to stderr after each reply");
+  cmd->add_option("--context", a->context, "positions kept for the conversation (default: the model's context)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--no-cache-reuse", a->no_reuse,
+                "prefill the whole history every turn instead of only the new turn (for comparison)");
   cmd->callback([a] {
     auto model = a->lora.empty() ? llm::load_causal_lm(a->path) : models::load_llama_with_lora(a->path, a->lora);
     auto tok = model->tokenizer();
@@ -48,23 +56,17 @@ void register_chat(CLI::App& app) {
                   a->path);
       tmpl = llm::ChatTemplate::detect(*src);
     }
-    llm::GenerateOptions o = a->gen;
-    for (const auto& s : tmpl.stop_strings()) {
-      if (auto id = tok->token_to_id(s)) o.stop_ids.push_back(*id);
-      o.stop.push_back(s);
-    }
-    std::vector<llm::ChatMessage> history;
-    auto reset = [&] {
-      history.clear();
-      if (!a->system.empty()) history.push_back({"system", a->system});
-    };
-    reset();
+    llm::ChatSessionOptions so;
+    so.generate = a->gen;
+    if (!a->system.empty()) so.system = a->system;
+    so.context = a->context;
+    so.reuse_cache = !a->no_reuse;
+    llm::ChatSession session(model, tmpl, so);
     const bool tty = isatty(STDIN_FILENO) != 0;
     if (tty)
       fmt::print(stderr, "chatting with {} ({} template); /reset clears the history, /exit quits\n", model->name(),
                  tmpl.name());
     std::string line;
-    uint64_t turn = 0;
     while (true) {
       if (tty) {
         std::fputs("> ", stdout);
@@ -73,31 +75,33 @@ void register_chat(CLI::App& app) {
       if (!std::getline(std::cin, line)) break;
       if (line == "/exit" || line == "/quit") break;
       if (line == "/reset") {
-        reset();
+        session.reset();
         if (tty) std::fputs("(history cleared)\n", stdout);
         continue;
       }
       if (line.empty()) continue;
-      history.push_back({"user", line});
-      const std::vector<int32_t> prompt = tok->encode(tmpl.render(history, true), false);
-      if (static_cast<int64_t>(prompt.size()) + 1 >= model->context_length()) {
-        std::fputs("error: the conversation no longer fits the context; /reset\n", stderr);
-        history.pop_back();
+      llm::ChatTurn turn;
+      try {
+        turn = session.send(
+            line,
+            [](std::string_view piece) {
+              std::fwrite(piece.data(), 1, piece.size(), stdout);
+              std::fflush(stdout);
+              return true;
+            },
+            [](const std::string& notice) { fmt::print(stderr, "{}\n", notice); });
+      } catch (const Error& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
         continue;
       }
-      o.sampling.seed = a->gen.sampling.seed + turn++;
-      o.max_tokens = std::min(a->gen.max_tokens, model->context_length() - static_cast<int64_t>(prompt.size()));
-      auto r = llm::generate(*model, prompt, o, [](std::string_view piece) {
-        std::fwrite(piece.data(), 1, piece.size(), stdout);
-        std::fflush(stdout);
-        return true;
-      });
       std::fputs("\n", stdout);
       std::fflush(stdout);
-      history.push_back({"assistant", r.text});
       if (a->stats) {
-        fmt::print(stderr, "[prompt {} tokens {:.2f} s, {} new tokens {:.1f} tokens/s, {}]\n", r.prompt_tokens,
-                   r.prefill_seconds, r.completion_tokens,
+        const auto& r = turn.result;
+        fmt::print(stderr,
+                   "[prompt {} tokens ({} reused from the cache, {} prefilled) {:.2f} s, {} new tokens {:.1f} "
+                   "tokens/s, {}]\n",
+                   r.prompt_tokens, turn.reused_tokens, r.prefilled_tokens, r.prefill_seconds, r.completion_tokens,
                    r.decode_seconds > 0 ? static_cast<double>(r.completion_tokens) / r.decode_seconds : 0.0,
                    r.finish_reason);
       }

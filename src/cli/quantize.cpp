@@ -1,8 +1,8 @@
-// `forge quantize IN OUT --type q8_0|q4_0|q4_1|q4_k|q6_k`: converts a GGUF file, a Forge model
+// `forge quantize IN OUT --type q8_0|q4_0|q4_1|q4_k|q5_k|q6_k`: converts a GGUF file, a Forge model
 // directory or a Hugging Face safetensors checkpoint (single or sharded; f32/f16/bf16) into a
 // quantized GGUF file. 1-d tensors and norm weights stay f32; rows whose length is not a
 // multiple of the block size fall back as in llama.cpp
-// (q4_k -> q5_0, q6_k -> q8_0) or to f32. GGUF metadata is carried over.
+// (q4_k -> q5_0, q5_k -> q5_1, q6_k -> q8_0) or to f32. GGUF metadata is carried over.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -30,6 +30,7 @@ constexpr QuantType kTypes[] = {{"q8_0", DType::kQ8_0, 7},
                                 {"q4_0", DType::kQ4_0, 2},
                                 {"q4_1", DType::kQ4_1, 3},
                                 {"q4_k", DType::kQ4_K, 14},
+                                {"q5_k", DType::kQ5_K, 16},
                                 {"q6_k", DType::kQ6_K, 18}};
 
 const QuantType& parse_type(const std::string& name) {
@@ -38,7 +39,7 @@ const QuantType& parse_type(const std::string& name) {
   for (const auto& t : kTypes) {
     if (lower == t.name) return t;
   }
-  fail("[quantize] unknown --type '{}' (choose q8_0, q4_0, q4_1, q4_k or q6_k)", name);
+  fail("[quantize] unknown --type '{}' (choose q8_0, q4_0, q4_1, q4_k, q5_k or q6_k)", name);
 }
 
 // The dtype one tensor is stored in.
@@ -48,7 +49,9 @@ DType choose(const std::string& name, const Tensor& t, DType target) {
   const int64_t inner = t.shape().back();
   if (inner % block_size(target) == 0) return target;
   // llama.cpp's fallbacks for rows that are not a multiple of 256 (K-quants)
-  const DType fallback = target == DType::kQ4_K ? DType::kQ5_0 : DType::kQ8_0;
+  const DType fallback = target == DType::kQ4_K   ? DType::kQ5_0
+                         : target == DType::kQ5_K ? DType::kQ5_1
+                                                  : DType::kQ8_0;
   if (inner % block_size(fallback) == 0) return fallback;
   return DType::kF32;
 }
@@ -136,7 +139,7 @@ void register_quantize(CLI::App& app) {
   cmd->add_option("input", *in, "a .gguf file, a Forge model directory, a .safetensors file or a HF checkpoint")
       ->required();
   cmd->add_option("output", *out, "the .gguf file to write")->required();
-  cmd->add_option("--type", *type, "q8_0 (default), q4_0, q4_1, q4_k or q6_k");
+  cmd->add_option("--type", *type, "q8_0 (default), q4_0, q4_1, q4_k, q5_k or q6_k");
   cmd->callback([in, out, type] { run_quantize(*in, *out, *type); });
 }
 

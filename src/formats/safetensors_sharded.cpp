@@ -72,7 +72,9 @@ SafetensorsFile load_safetensors_checkpoint(const std::string& path) {
   SafetensorsFile out;
   std::map<std::string, std::string> owner;  // tensor -> shard
   for (const std::string& shard : r.shards) {
-    FORGE_CHECK(fs::exists(shard), "[safetensors] {}: shard {} is missing", r.index, shard);
+    std::error_code ec;  // the non-throwing form: a name the OS rejects (too long) is a missing shard
+    FORGE_CHECK(fs::exists(shard, ec), "[safetensors] {}: shard {} is missing{}", r.index, shard,
+                ec ? " (" + ec.message() + ")" : "");
     SafetensorsFile f = load_safetensors(shard);
     for (auto& [name, t] : f.tensors) {
       auto it = owner.find(name);

@@ -32,8 +32,10 @@ size_t held_suffix(std::string_view text, const std::vector<std::string>& stops)
 
 }  // namespace
 
-GenerateResult generate(CausalLM& model, const std::vector<int32_t>& prompt, const GenerateOptions& options,
-                        const std::function<bool(std::string_view)>& on_text) {
+namespace {
+
+GenerateResult run(CausalLM& model, KvCache* given_cache, const std::vector<int32_t>& prompt,
+                   const GenerateOptions& options, const std::function<bool(std::string_view)>& on_text) {
   FORGE_CHECK(!prompt.empty(), "[generate] the prompt is empty (give at least one token)");
   FORGE_CHECK(options.max_tokens >= 0, "[generate] max_tokens must be >= 0, got {}", options.max_tokens);
   FORGE_CHECK(options.prefill_chunk > 0, "[generate] prefill_chunk must be > 0, got {}", options.prefill_chunk);
@@ -63,14 +65,29 @@ GenerateResult generate(CausalLM& model, const std::vector<int32_t>& prompt, con
   result.finish_reason = "length";
   // A token is sampled from the logits of the previous position, so the cache needs one slot
   // less than prompt + max_tokens; it never exceeds the context.
-  const int64_t budget = std::min(options.max_tokens, context - prompt_len);
+  int64_t budget = std::min(options.max_tokens, context - prompt_len);
   if (options.max_tokens == 0) return result;
-  std::unique_ptr<KvCache> cache = model.new_cache(std::min(context, prompt_len + budget));
+  std::unique_ptr<KvCache> own_cache;
+  int64_t reused = 0;
+  if (given_cache) {
+    reused = given_cache->size();
+    FORGE_CHECK(reused < prompt_len,
+                "[generate] the cache already holds {} positions but the prompt has {} tokens (at least one must be new)",
+                reused, prompt_len);
+    FORGE_CHECK(prompt_len < given_cache->capacity(),
+                "[generate] the prompt has {} tokens but the cache holds {} (leave room for at least one new token)",
+                prompt_len, given_cache->capacity());
+    budget = std::min(budget, given_cache->capacity() - prompt_len + 1);
+  } else {
+    own_cache = model.new_cache(std::min(context, prompt_len + budget));
+  }
+  KvCache* cache = given_cache ? given_cache : own_cache.get();
+  result.prefilled_tokens = prompt_len - reused;
 
   auto t0 = Clock::now();
   Tensor logits;
   std::vector<int32_t> chunk;
-  for (int64_t start = 0; start < prompt_len; start += options.prefill_chunk) {
+  for (int64_t start = reused; start < prompt_len; start += options.prefill_chunk) {
     const int64_t end = std::min(prompt_len, start + options.prefill_chunk);
     chunk.assign(prompt.begin() + start, prompt.begin() + end);
     logits = model.forward(chunk, *cache, /*last_only=*/true);
@@ -139,6 +156,18 @@ GenerateResult generate(CausalLM& model, const std::vector<int32_t>& prompt, con
   result.completion_tokens = static_cast<int64_t>(result.tokens.size());
   result.decode_seconds = seconds_since(t0);
   return result;
+}
+
+}  // namespace
+
+GenerateResult generate(CausalLM& model, const std::vector<int32_t>& prompt, const GenerateOptions& options,
+                        const std::function<bool(std::string_view)>& on_text) {
+  return run(model, nullptr, prompt, options, on_text);
+}
+
+GenerateResult generate_continue(CausalLM& model, KvCache& cache, const std::vector<int32_t>& prompt,
+                                 const GenerateOptions& options, const std::function<bool(std::string_view)>& on_text) {
+  return run(model, &cache, prompt, options, on_text);
 }
 
 }  // namespace forge::llm

@@ -31,6 +31,8 @@ struct GenerateResult {
   int64_t completion_tokens = 0;
   double prefill_seconds = 0.0;
   double decode_seconds = 0.0;
+  int64_t prefilled_tokens = 0;  // prompt tokens run through the model (fewer than prompt_tokens
+                                 // when generate_continue reused a cached prefix)
 };
 
 // on_text receives each new piece of text as soon as it is certain not to be part of a stop
@@ -38,5 +40,16 @@ struct GenerateResult {
 // fit the context (never truncates silently).
 GenerateResult generate(CausalLM& model, const std::vector<int32_t>& prompt, const GenerateOptions& options,
                         const std::function<bool(std::string_view)>& on_text = {});
+
+// Like generate(), but continues the sequence already in `cache` (a multi-turn chat keeps one
+// cache across turns): its first cache.size() positions must hold the first tokens of `prompt`
+// (the caller guarantees it, e.g. by truncating the cache to the common prefix), and only the
+// rest of the prompt is prefilled. At least one prompt token must be new (cache.size() <
+// prompt.size()). The completion is limited by the cache's capacity as well as the context;
+// afterwards the cache holds the prompt and every generated token that was fed back, i.e. the
+// first cache.size() tokens of prompt + result.tokens.
+GenerateResult generate_continue(CausalLM& model, KvCache& cache, const std::vector<int32_t>& prompt,
+                                 const GenerateOptions& options,
+                                 const std::function<bool(std::string_view)>& on_text = {});
 
 }  // namespace forge::llm

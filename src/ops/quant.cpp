@@ -43,7 +43,7 @@ Tensor dequantize(const Tensor& t) {
 Tensor quantize(const Tensor& x, DType dtype) {
   FORGE_CHECK(x.defined(), "[quantize] tensor is undefined");
   FORGE_CHECK(cpu::can_quantize(dtype), "[quantize] cannot quantize to {} (supported: float16, bfloat16, q8_0, q4_0, "
-              "q4_1, q5_0, q5_1, q4_K, q6_K)", dtype_name(dtype));
+              "q4_1, q5_0, q5_1, q4_K, q5_K, q6_K)", dtype_name(dtype));
   FORGE_CHECK(is_floating(x.dtype()) && !is_quantized(x.dtype()), "[quantize] input must be a float tensor, got {}",
               dtype_name(x.dtype()));
   FORGE_CHECK(x.dim() >= 1, "[quantize] input must have at least one dimension");

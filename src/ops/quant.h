@@ -10,7 +10,7 @@ namespace forge {
 Tensor dequantize(const Tensor& t);
 
 // Quantizes a float tensor (f32/f16/bf16/f64) to `dtype` (F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0,
-// Q5_1, Q4_K, Q6_K) along its last dimension, which must be a multiple of the block size
+// Q5_1, Q4_K, Q5_K, Q6_K) along its last dimension, which must be a multiple of the block size
 // ("[quantize] last dimension 100 is not a multiple of the q4_K block size 256").
 Tensor quantize(const Tensor& x, DType dtype);
 

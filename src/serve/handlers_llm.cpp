@@ -26,15 +26,28 @@ std::string sse(const json& j) { return "data: " + j.dump(-1, ' ', false, json::
 // State of one SSE stream, shared by the content provider and the releaser.
 struct StreamState {
   CompletionParams params;
-  GenerationTaskPtr task;
+  std::vector<GenerationTaskPtr> tasks;  // one per choice (n)
   text::TokenizerPtr tok;
   RequestRecord rec;
   std::string id;
   int64_t created = 0;
-  bool first = true;
+  std::vector<bool> first, done;  // per choice: no chunk sent yet / finish chunk sent
   bool finished = false;
   std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
 };
+
+// The prompt text of a chat request: the checkpoint's own template when it is a known format,
+// else ChatML.
+std::string render_chat(const LlmEntry& entry, const std::vector<ChatMessage>& messages) {
+  if (!entry.chat_template) return render_chatml(messages);
+  std::vector<llm::ChatMessage> m;
+  for (const auto& x : messages) m.push_back({x.role, x.content});
+  try {
+    return entry.chat_template->render(m, true);
+  } catch (const Error& e) {
+    bad_request(e.what(), "messages");
+  }
+}
 
 }  // namespace
 
@@ -48,7 +61,7 @@ void Server::Impl::register_llm_routes() {
         rec.model = p.model;
         LlmEntry& entry = llm(p.model);
         text::TokenizerPtr tok = entry.model->tokenizer();
-        std::string prompt_text = chat ? render_chatml(p.messages) : p.prompt;
+        std::string prompt_text = chat ? render_chat(entry, p.messages) : p.prompt;
         std::vector<int32_t> prompt = tok->encode(prompt_text, true);
         rec.prompt_tokens = static_cast<int64_t>(prompt.size());
         const int64_t context = entry.engine->max_sequence_tokens();
@@ -75,101 +88,161 @@ void Server::Impl::register_llm_routes() {
         g.sampling = p.sampling;
         g.stop = p.stop;
         g.stop_ids = stop_ids_of(*tok);
+        if (chat && entry.chat_template) {
+          for (const auto& st : entry.chat_template->stop_strings()) {
+            auto sid = tok->token_to_id(st);
+            if (sid && std::find(g.stop_ids.begin(), g.stop_ids.end(), *sid) == g.stop_ids.end()) {
+              g.stop_ids.push_back(*sid);
+            }
+          }
+        }
         g.logprobs = p.logprobs;
         g.top_logprobs = p.top_logprobs;
         g.deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                                             std::chrono::duration<double>(options.request_timeout_s));
-        auto task = std::make_shared<GenerationTask>(std::move(g));
-        if (!entry.engine->submit(task)) {
-          throw ApiError(429, "server_overloaded",
-                         fmt::format("The model '{}' is busy (queue full); retry shortly.", p.model), "queue_full", "",
-                         1);
+        // n choices: n tasks, choice i sampling with seed + i (each its own stream).
+        std::vector<GenerationTaskPtr> tasks;
+        for (int32_t i = 0; i < p.n; ++i) {
+          GenerationRequest gi = g;
+          gi.sampling.seed = p.sampling.seed + static_cast<uint64_t>(i);
+          tasks.push_back(std::make_shared<GenerationTask>(std::move(gi)));
+          if (!entry.engine->submit(tasks.back())) {
+            for (auto& t : tasks) t->cancel();
+            for (size_t k = 0; k + 1 < tasks.size(); ++k) (void)tasks[k]->wait_result();
+            throw ApiError(429, "server_overloaded",
+                           fmt::format("The model '{}' is busy (queue full); retry shortly.", p.model), "queue_full",
+                           "", 1);
+          }
         }
         std::string id = random_id(chat ? "chatcmpl-" : "cmpl-");
         int64_t created = now_ms() / 1000;
 
         if (!p.stream) {
-          std::vector<TokenPiece> pieces;
-          while (!task->wait(pieces, std::chrono::milliseconds(200))) {
+          std::vector<std::vector<TokenPiece>> pieces(tasks.size());
+          std::vector<const GenerationResult*> results;
+          rec.completion_tokens = 0;
+          for (size_t i = 0; i < tasks.size(); ++i) {
+            while (!tasks[i]->wait(pieces[i], std::chrono::milliseconds(200))) {
+            }
+            results.push_back(&tasks[i]->result());
+            rec.completion_tokens += results.back()->completion_tokens;
+            const double ttft = results.back()->time_to_first_token_s;
+            if (ttft > 0 && (rec.ttft_s <= 0 || ttft < rec.ttft_s)) rec.ttft_s = ttft;
           }
-          const GenerationResult& r = task->result();
-          rec.completion_tokens = r.completion_tokens;
-          if (r.time_to_first_token_s > 0) rec.ttft_s = r.time_to_first_token_s;
-          if (r.finish_reason == "error") throw ApiError(500, "server_error", "Generation failed: " + r.error);
-          if (r.finish_reason == "timeout") {
-            throw ApiError(408, "timeout_error",
-                           fmt::format("The request took longer than {} s.", options.request_timeout_s), "timeout");
+          for (const GenerationResult* r : results) {
+            if (r->finish_reason == "error") throw ApiError(500, "server_error", "Generation failed: " + r->error);
+            if (r->finish_reason == "timeout") {
+              throw ApiError(408, "timeout_error",
+                             fmt::format("The request took longer than {} s.", options.request_timeout_s), "timeout");
+            }
+            if (r->finish_reason == "cancelled") {
+              throw ApiError(503, "server_error", "The request was cancelled (server shutting down).", "cancelled",
+                             "", 1);
+            }
           }
-          if (r.finish_reason == "cancelled") {
-            throw ApiError(503, "server_error", "The request was cancelled (server shutting down).", "cancelled", "",
-                           1);
-          }
-          send_json(res, 200, completion_response(p, id, created, r, pieces, *tok));
+          send_json(res, 200, completion_response(p, id, created, results, pieces, *tok));
           return true;
         }
 
         auto st = std::make_shared<StreamState>();
         st->params = p;
-        st->task = task;
+        st->tasks = tasks;
         st->tok = tok;
         st->rec = rec;
         st->id = id;
         st->created = created;
+        st->first.assign(tasks.size(), true);
+        st->done.assign(tasks.size(), false);
         res.set_header("Cache-Control", "no-cache");
         res.set_header("X-Accel-Buffering", "no");
         res.set_chunked_content_provider(
             "text/event-stream",
             [st](size_t, httplib::DataSink& sink) {
+              auto cancel_all = [&] {
+                for (auto& t : st->tasks) t->cancel();
+              };
               auto write = [&](const std::string& s) {
                 if (!sink.write(s.data(), s.size())) {
-                  st->task->cancel();  // client gone
+                  cancel_all();  // client gone
                   return false;
                 }
                 st->last_write = std::chrono::steady_clock::now();
                 return true;
               };
-              std::vector<TokenPiece> pieces;
-              bool done = st->task->wait(pieces, std::chrono::milliseconds(250));
-              std::string text;
-              for (const auto& piece : pieces) text += piece.text;
-              bool has_logprobs = st->params.logprobs && std::any_of(pieces.begin(), pieces.end(),
-                                                                     [](const TokenPiece& x) { return x.id >= 0; });
-              if (!text.empty() || has_logprobs || (st->first && !pieces.empty())) {
-                if (!write(sse(stream_chunk(st->params, st->id, st->created, text, pieces, *st->tok, std::nullopt,
-                                            st->first)))) {
+              const size_t n = st->tasks.size();
+              // One wait per unfinished choice; with several choices each waits less so that
+              // every stream keeps flowing.
+              const auto wait_for = std::chrono::milliseconds(n == 1 ? 250 : 50);
+              bool wrote = false;
+              for (size_t i = 0; i < n; ++i) {
+                if (st->done[i]) continue;
+                auto& task = st->tasks[i];
+                std::vector<TokenPiece> pieces;
+                const bool done = task->wait(pieces, wait_for);
+                std::string text;
+                for (const auto& piece : pieces) text += piece.text;
+                const bool has_logprobs = st->params.logprobs && std::any_of(pieces.begin(), pieces.end(), [](const TokenPiece& x) {
+                                            return x.id >= 0;
+                                          });
+                const int index = static_cast<int>(i);
+                if (!text.empty() || has_logprobs || (st->first[i] && !pieces.empty())) {
+                  if (!write(sse(stream_chunk(st->params, st->id, st->created, text, pieces, *st->tok, std::nullopt,
+                                              st->first[i], index)))) {
+                    return false;
+                  }
+                  st->first[i] = false;
+                  wrote = true;
+                }
+                if (!done) continue;
+                const GenerationResult& r = task->result();
+                if (r.finish_reason == "error" || r.finish_reason == "timeout" || r.finish_reason == "cancelled") {
+                  cancel_all();
+                  st->rec.status = r.finish_reason == "error" ? 500 : r.finish_reason == "timeout" ? 408 : 499;
+                  std::string msg = r.finish_reason == "error"     ? "Generation failed: " + r.error
+                                    : r.finish_reason == "timeout" ? std::string("The request timed out.")
+                                                                   : std::string("The request was cancelled.");
+                  write(sse(error_json(msg, r.finish_reason == "error" ? "server_error" : "timeout_error",
+                                       r.finish_reason)));
+                  for (auto& t : st->tasks) st->rec.completion_tokens += t->wait_result().completion_tokens;
+                  write("data: [DONE]\n\n");
+                  st->finished = true;
+                  sink.done();
+                  return true;
+                }
+                if (!write(sse(stream_chunk(st->params, st->id, st->created, "", {}, *st->tok, r.finish_reason,
+                                            st->first[i], index)))) {
                   return false;
                 }
-                st->first = false;
-              } else if (!done && std::chrono::steady_clock::now() - st->last_write > std::chrono::seconds(1)) {
-                // An SSE comment: clients ignore it; a failed write tells us the client left.
-                if (!write(": keep-alive\n\n")) return false;
+                st->first[i] = false;
+                st->done[i] = true;
+                wrote = true;
               }
-              if (!done) return true;
-              const GenerationResult& r = st->task->result();
-              st->rec.completion_tokens = r.completion_tokens;
-              if (r.time_to_first_token_s > 0) st->rec.ttft_s = r.time_to_first_token_s;
-              if (r.finish_reason == "error" || r.finish_reason == "timeout" || r.finish_reason == "cancelled") {
-                st->rec.status = r.finish_reason == "error" ? 500 : r.finish_reason == "timeout" ? 408 : 499;
-                std::string msg = r.finish_reason == "error"     ? "Generation failed: " + r.error
-                                  : r.finish_reason == "timeout" ? std::string("The request timed out.")
-                                                                 : std::string("The request was cancelled.");
-                write(sse(
-                    error_json(msg, r.finish_reason == "error" ? "server_error" : "timeout_error", r.finish_reason)));
-              } else {
-                if (!write(sse(
-                        stream_chunk(st->params, st->id, st->created, "", {}, *st->tok, r.finish_reason, st->first)))) {
-                  return false;
+              if (std::find(st->done.begin(), st->done.end(), false) != st->done.end()) {
+                if (!wrote && std::chrono::steady_clock::now() - st->last_write > std::chrono::seconds(1)) {
+                  // An SSE comment: clients ignore it; a failed write tells us the client left.
+                  if (!write(": keep-alive\n\n")) return false;
                 }
-                if (st->params.include_usage) {
-                  json u = {{"id", st->id},
-                            {"object", st->params.chat ? "chat.completion.chunk" : "text_completion"},
-                            {"created", st->created},
-                            {"model", st->params.model},
-                            {"system_fingerprint", "forge"},
-                            {"choices", json::array()},
-                            {"usage", usage_json(r.prompt_tokens, r.completion_tokens)}};
-                  if (!write(sse(u))) return false;
+                return true;
+              }
+              int64_t prompt_tokens = 0, completion_tokens = 0;
+              for (auto& t : st->tasks) {
+                const GenerationResult& r = t->result();
+                prompt_tokens = r.prompt_tokens;
+                completion_tokens += r.completion_tokens;
+                if (r.time_to_first_token_s > 0 && (st->rec.ttft_s <= 0 || r.time_to_first_token_s < st->rec.ttft_s)) {
+                  st->rec.ttft_s = r.time_to_first_token_s;
                 }
+              }
+              st->rec.completion_tokens = completion_tokens;
+              if (st->params.include_usage) {
+                json u = {{"id", st->id},
+                          {"object", st->params.chat ? "chat.completion.chunk" : "text_completion"},
+                          {"created", st->created},
+                          {"model", st->params.model},
+                          {"system_fingerprint", "forge"},
+                          {"choices", json::array()},
+                          {"usage", usage_json(prompt_tokens, completion_tokens)}};
+                if (!write(sse(u))) return false;
               }
               write("data: [DONE]\n\n");
               st->finished = true;
@@ -178,10 +251,10 @@ void Server::Impl::register_llm_routes() {
             },
             [this, st](bool) {
               if (!st->finished) {
-                st->task->cancel();
+                for (auto& t : st->tasks) t->cancel();
                 st->rec.status = 499;  // client closed the connection
-                const GenerationResult& r = st->task->wait_result();
-                st->rec.completion_tokens = r.completion_tokens;
+                st->rec.completion_tokens = 0;
+                for (auto& t : st->tasks) st->rec.completion_tokens += t->wait_result().completion_tokens;
               }
               in_flight.fetch_sub(1);
               finish(st->rec);

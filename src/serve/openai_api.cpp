@@ -158,9 +158,7 @@ CompletionParams parse_completion_request(const json& body, bool chat) {
     for (unsigned char b : buf) s = (s << 8) | b;
     p.sampling.seed = s;
   }
-  if (body.contains("n") && !body["n"].is_null() && integer(body["n"], "n", 1, 128) != 1) {
-    bad_request("Only n=1 is supported.", "n");
-  }
+  if (body.contains("n") && !body["n"].is_null()) p.n = static_cast<int32_t>(integer(body["n"], "n", 1, 16));
   if (body.contains("best_of") && !body["best_of"].is_null() && integer(body["best_of"], "best_of", 1, 128) != 1) {
     bad_request("Only best_of=1 is supported.", "best_of");
   }
@@ -252,26 +250,40 @@ json logprobs_json(const std::vector<TokenPiece>& pieces, const text::Tokenizer&
 
 json completion_response(const CompletionParams& p, const std::string& id, int64_t created, const GenerationResult& r,
                          const std::vector<TokenPiece>& pieces, const text::Tokenizer& tok) {
-  json choice = {{"index", 0}, {"finish_reason", r.finish_reason}};
-  choice["logprobs"] = p.logprobs ? logprobs_json(pieces, tok, p.chat) : json(nullptr);
-  if (p.chat) {
-    choice["message"] = {{"role", "assistant"}, {"content", r.text}};
-  } else {
-    choice["text"] = p.echo ? p.prompt + r.text : r.text;
+  return completion_response(p, id, created, std::vector<const GenerationResult*>{&r},
+                             std::vector<std::vector<TokenPiece>>{pieces}, tok);
+}
+
+json completion_response(const CompletionParams& p, const std::string& id, int64_t created,
+                         const std::vector<const GenerationResult*>& results,
+                         const std::vector<std::vector<TokenPiece>>& pieces, const text::Tokenizer& tok) {
+  json choices = json::array();
+  int64_t completion_tokens = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const GenerationResult& r = *results[i];
+    json choice = {{"index", i}, {"finish_reason", r.finish_reason}};
+    choice["logprobs"] = p.logprobs ? logprobs_json(pieces[i], tok, p.chat) : json(nullptr);
+    if (p.chat) {
+      choice["message"] = {{"role", "assistant"}, {"content", r.text}};
+    } else {
+      choice["text"] = p.echo ? p.prompt + r.text : r.text;
+    }
+    choices.push_back(choice);
+    completion_tokens += r.completion_tokens;
   }
   return {{"id", id},
           {"object", p.chat ? "chat.completion" : "text_completion"},
           {"created", created},
           {"model", p.model},
           {"system_fingerprint", "forge"},
-          {"choices", json::array({choice})},
-          {"usage", usage_json(r.prompt_tokens, r.completion_tokens)}};
+          {"choices", choices},
+          {"usage", usage_json(results.empty() ? 0 : results[0]->prompt_tokens, completion_tokens)}};
 }
 
 json stream_chunk(const CompletionParams& p, const std::string& id, int64_t created, const std::string& text,
                   const std::vector<TokenPiece>& pieces, const text::Tokenizer& tok,
-                  const std::optional<std::string>& finish_reason, bool first) {
-  json choice = {{"index", 0}};
+                  const std::optional<std::string>& finish_reason, bool first, int index) {
+  json choice = {{"index", index}};
   choice["finish_reason"] = finish_reason ? json(*finish_reason) : json(nullptr);
   choice["logprobs"] = p.logprobs && !pieces.empty() ? logprobs_json(pieces, tok, p.chat) : json(nullptr);
   if (p.chat) {

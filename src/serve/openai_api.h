@@ -54,10 +54,11 @@ struct CompletionParams {
   bool logprobs = false;
   int32_t top_logprobs = 0;
   bool echo = false;
+  int32_t n = 1;  // choices; choice i samples with seed + i
 };
 
 // Parses and validates a request body (unknown fields, wrong types and out-of-range values are
-// 400s naming the parameter; n other than 1 too).
+// 400s naming the parameter).
 CompletionParams parse_completion_request(const nlohmann::json& body, bool chat);
 
 // Renders chat messages with the ChatML layout ("<|im_start|>role\ncontent<|im_end|>\n" ... then
@@ -70,9 +71,14 @@ nlohmann::json logprobs_json(const std::vector<TokenPiece>& pieces, const text::
 nlohmann::json completion_response(const CompletionParams& p, const std::string& id, int64_t created,
                                    const GenerationResult& r, const std::vector<TokenPiece>& pieces,
                                    const text::Tokenizer& tok);
+// n choices: results[i] / pieces[i] become choice i; usage counts the prompt once and the
+// completion tokens of every choice.
+nlohmann::json completion_response(const CompletionParams& p, const std::string& id, int64_t created,
+                                   const std::vector<const GenerationResult*>& results,
+                                   const std::vector<std::vector<TokenPiece>>& pieces, const text::Tokenizer& tok);
 nlohmann::json stream_chunk(const CompletionParams& p, const std::string& id, int64_t created, const std::string& text,
                             const std::vector<TokenPiece>& pieces, const text::Tokenizer& tok,
-                            const std::optional<std::string>& finish_reason, bool first);
+                            const std::optional<std::string>& finish_reason, bool first, int index = 0);
 nlohmann::json usage_json(int64_t prompt_tokens, int64_t completion_tokens);
 
 // A short random hex id ("chatcmpl-3f9a...").

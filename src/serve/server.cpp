@@ -251,8 +251,16 @@ void Server::add_llm(const std::string& name, llm::CausalLMPtr model) {
   FORGE_CHECK(model->tokenizer() != nullptr, "[serve] language model '{}' has no tokenizer", name);
   FORGE_CHECK(impl_->llms.count(name) == 0 && impl_->embeddings.count(name) == 0 && impl_->predictors.count(name) == 0,
               "[serve] two models are named '{}'", name);
+  std::optional<llm::ChatTemplate> chat_template;
+  if (auto source = model->chat_template()) {
+    try {
+      chat_template = llm::ChatTemplate::detect(*source);
+    } catch (const Error& e) {  // an unknown format: ChatML, and say so once
+      fmt::print(stderr, "forge serve: model '{}': {}; chat requests use ChatML\n", name, e.what());
+    }
+  }
   auto engine = std::make_unique<LlmEngine>(model, impl_->options.engine);
-  impl_->llms.emplace(name, LlmEntry{std::move(model), std::move(engine)});
+  impl_->llms.emplace(name, LlmEntry{std::move(model), std::move(engine), std::move(chat_template)});
 }
 
 void Server::add_embedding(const std::string& name, llm::EmbeddingModelPtr model) {

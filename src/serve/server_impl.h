@@ -11,6 +11,7 @@
 #include <optional>
 #include <thread>
 
+#include "llm/chat_template.h"
 #include "serve/limits.h"
 #include "serve/openai_api.h"
 #include "serve/server.h"
@@ -33,6 +34,9 @@ struct RequestRecord {
 struct LlmEntry {
   llm::CausalLMPtr model;
   std::unique_ptr<LlmEngine> engine;
+  // The checkpoint's own chat template when it is a known format (ChatML, Llama-3, Zephyr,
+  // Mistral); chat requests fall back to ChatML without one.
+  std::optional<llm::ChatTemplate> chat_template;
 };
 struct EmbeddingEntry {
   llm::EmbeddingModelPtr model;

@@ -62,7 +62,7 @@ TEST(Quantize, SameBytesAsGguf) {
 // gguf has no K-quant quantizer: check the round trip error against the format's resolution.
 TEST(Quantize, KQuantsRoundTrip) {
   Tensor x = refs().tensor("x");
-  for (DType type : {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1}) {
+  for (DType type : {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1}) {
     SCOPED_TRACE(std::string(dtype_name(type)));
     Tensor back = dequantize(quantize(x, type));
     const float* a = x.data<float>();
@@ -73,13 +73,13 @@ TEST(Quantize, KQuantsRoundTrip) {
       ref2 += a[i] * a[i];
     }
     const double rel = std::sqrt(err2 / ref2);
-    // relative RMS error bounds: 8 bits ~0.5%, 6 bits ~2%, 4 bits ~10%
-    const double bound = type == DType::kQ8_0 ? 0.01 : type == DType::kQ6_K ? 0.03 : 0.12;
+    // relative RMS error bounds: 8 bits ~0.5%, 6 bits ~2%, 5 bits ~4%, 4 bits ~10%
+    const double bound = type == DType::kQ8_0 ? 0.01 : type == DType::kQ6_K ? 0.03 : type == DType::kQ5_K ? 0.06 : 0.12;
     EXPECT_LT(rel, bound);
   }
   // zero rows survive every format
   Tensor z = zeros({1, 256});
-  for (DType type : {DType::kQ4_K, DType::kQ6_K, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1}) {
+  for (DType type : {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1}) {
     Tensor back = dequantize(quantize(z, type));
     for (int i = 0; i < 256; ++i) ASSERT_EQ(back.data<float>()[i], 0.0f) << dtype_name(type);
   }
@@ -87,7 +87,7 @@ TEST(Quantize, KQuantsRoundTrip) {
 
 TEST(Quantize, Errors) {
   EXPECT_THROW_MSG(quantize(ones({2, 100}), DType::kQ4_K), "last dimension 100 is not a multiple of the q4_K block size 256");
-  EXPECT_THROW_MSG(quantize(ones({2, 32}), DType::kQ5_K), "cannot quantize to q5_K");
+  EXPECT_THROW_MSG(quantize(ones({2, 32}), DType::kI32), "[quantize] cannot quantize to");
   EXPECT_THROW_MSG(quantize(ones({2, 32}, DType::kI32), DType::kQ8_0), "input must be a float tensor, got int32");
   EXPECT_THROW_MSG(dequantize(ones({2}, DType::kI64)), "expected a float or quantized tensor, got int64");
 }

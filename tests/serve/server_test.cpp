@@ -238,7 +238,7 @@ TEST(Serve, BadRequestsGetJsonErrors) {
   EXPECT_EQ(r->status, 400);
   EXPECT_EQ(json::parse(r->body)["error"]["param"], "temperature");
   body = chat("hi");
-  body["n"] = 2;
+  body["n"] = 17;  // 1..16 choices
   EXPECT_EQ(s.post("/v1/chat/completions", body, s.user_key)->status, 400);
   body = chat("hi");
   body["model"] = "nope";

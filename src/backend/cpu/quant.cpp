@@ -399,6 +399,80 @@ void q_q4_k(const float* x, BlockQ4_K* y, int64_t nb) {
   }
 }
 
+// ggml's quantize_row_q5_K_ref: as Q4_K with 32 levels (5 bits: low nibble in qs, the fifth bit
+// in qh, two bits per byte per 64 values).
+void q_q5_k(const float* x, BlockQ5_K* y, int64_t nb) {
+  uint8_t L[QKK];
+  uint8_t Laux[32];
+  float weights[32];
+  float mins[QKK / 32];
+  float scales[QKK / 32];
+  for (int64_t i = 0; i < nb; ++i) {
+    std::memset(&y[i], 0, sizeof(BlockQ5_K));
+    float max_scale = 0, max_min = 0;
+    for (int j = 0; j < QKK / 32; ++j) {
+      float sum_x2 = 0;
+      for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
+      const float av_x = std::sqrt(sum_x2 / 32);
+      for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(x[32 * j + l]);
+      scales[j] = make_qkx2_quants(32, 31, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -0.5f, 0.1f, 15, false);
+      if (scales[j] > max_scale) max_scale = scales[j];
+      if (mins[j] > max_min) max_min = mins[j];
+    }
+    const float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
+    const float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
+    for (int j = 0; j < QKK / 32; ++j) {
+      uint8_t ls = static_cast<uint8_t>(nearest_int(inv_scale * scales[j]));
+      uint8_t lm = static_cast<uint8_t>(nearest_int(inv_min * mins[j]));
+      ls = std::min<uint8_t>(63, ls);
+      lm = std::min<uint8_t>(63, lm);
+      if (j < 4) {
+        y[i].scales[j] = ls;
+        y[i].scales[j + 4] = lm;
+      } else {
+        y[i].scales[j + 4] = static_cast<uint8_t>((ls & 0xF) | ((lm & 0xF) << 4));
+        y[i].scales[j - 4] |= static_cast<uint8_t>((ls >> 4) << 6);
+        y[i].scales[j - 0] |= static_cast<uint8_t>((lm >> 4) << 6);
+      }
+    }
+    y[i].d = f2h(max_scale / 63.f);
+    y[i].dmin = f2h(max_min / 63.f);
+    uint8_t sc, m;
+    for (int j = 0; j < QKK / 32; ++j) {
+      get_scale_min_k4(j, y[i].scales, &sc, &m);
+      const float d = h2f(y[i].d) * sc;
+      if (d == 0.0f) continue;
+      const float dm = h2f(y[i].dmin) * m;
+      for (int ii = 0; ii < 32; ++ii) {
+        const int l = nearest_int((x[32 * j + ii] + dm) / d);
+        L[32 * j + ii] = static_cast<uint8_t>(std::max(0, std::min(31, l)));
+      }
+    }
+    uint8_t* qh = y[i].qh;
+    uint8_t* ql = y[i].qs;
+    uint8_t m1 = 1, m2 = 2;
+    for (int n = 0; n < QKK; n += 64) {
+      for (int j = 0; j < 32; ++j) {
+        int l1 = L[n + j];
+        if (l1 > 15) {
+          l1 -= 16;
+          qh[j] = static_cast<uint8_t>(qh[j] | m1);
+        }
+        int l2 = L[n + j + 32];
+        if (l2 > 15) {
+          l2 -= 16;
+          qh[j] = static_cast<uint8_t>(qh[j] | m2);
+        }
+        ql[j] = static_cast<uint8_t>(l1 | (l2 << 4));
+      }
+      m1 = static_cast<uint8_t>(m1 << 2);
+      m2 = static_cast<uint8_t>(m2 << 2);
+      ql += 32;
+    }
+    x += QKK;
+  }
+}
+
 void q_q6_k(const float* x, BlockQ6_K* y, int64_t nb) {
   int8_t L[QKK];
   float scales[QKK / 16];
@@ -486,14 +560,14 @@ void dequantize_row(DType type, const void* src, float* dst, int64_t n) {
 bool can_quantize(DType type) {
   switch (type) {
     case DType::kF32: case DType::kF16: case DType::kBF16: case DType::kQ8_0: case DType::kQ4_0: case DType::kQ4_1:
-    case DType::kQ5_0: case DType::kQ5_1: case DType::kQ4_K: case DType::kQ6_K: return true;
+    case DType::kQ5_0: case DType::kQ5_1: case DType::kQ4_K: case DType::kQ5_K: case DType::kQ6_K: return true;
     default: return false;
   }
 }
 
 void quantize_row(DType type, const float* x, void* dst, int64_t n) {
   FORGE_CHECK(can_quantize(type), "[quantize] cannot quantize to {} (supported: f16, bf16, q8_0, q4_0, q4_1, q5_0, "
-              "q5_1, q4_K, q6_K)", dtype_name(type));
+              "q5_1, q4_K, q5_K, q6_K)", dtype_name(type));
   FORGE_CHECK(n % block_size(type) == 0, "[quantize] {} needs a multiple of {} elements, got {}", dtype_name(type),
               block_size(type), n);
   const int64_t nb = n / block_size(type);
@@ -556,6 +630,7 @@ void quantize_row(DType type, const float* x, void* dst, int64_t n) {
       return;
     }
     case DType::kQ4_K: q_q4_k(x, static_cast<BlockQ4_K*>(dst), nb); return;
+    case DType::kQ5_K: q_q5_k(x, static_cast<BlockQ5_K*>(dst), nb); return;
     case DType::kQ6_K: q_q6_k(x, static_cast<BlockQ6_K*>(dst), nb); return;
     default: break;
   }
