@@ -335,9 +335,17 @@ TEST(Serve, PrefillBudgetInterleavesWithRunningStreams) {
   ServeOptions o;
   o.engine.prefill_budget = 8;
   TestServer s(o, 4096, 2ms);
-  json running = {{"model", "fake"}, {"prompt", "?"}, {"max_tokens", 60}};
+  json running = {{"model", "fake"}, {"prompt", "?"}, {"max_tokens", 200}};
   auto a = std::async(std::launch::async, [&] { return s.post("/v1/completions", running, s.user_key)->status; });
-  std::this_thread::sleep_for(30ms);
+  // Post the long prompt only once the first stream is decoding (a fixed sleep raced with slow
+  // scheduling on a loaded machine: the long prompt could arrive first and be chunked alone).
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard lock(s.lm->mu);
+      if (s.lm->steps.size() >= 3) break;
+    }
+    std::this_thread::sleep_for(2ms);
+  }
   json long_prompt = {{"model", "fake"}, {"prompt", std::string(64, '?')}, {"max_tokens", 2}};
   EXPECT_EQ(s.post("/v1/completions", long_prompt, s.user_key)->status, 200);
   EXPECT_EQ(a.get(), 200);
