@@ -155,6 +155,9 @@ void LlmEngine::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  // Server shutdown calls stop() from the listen thread and from the stop thread at once; two
+  // unsynchronized joins of one std::thread are undefined (seen as a hang in ~Server).
+  std::lock_guard join_lock(join_mu_);
   if (thread_.joinable()) thread_.join();
 }
 

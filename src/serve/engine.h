@@ -119,6 +119,7 @@ class LlmEngine {
   bool stopping_ = false;
   std::atomic<int> active_{0};
   std::atomic<uint64_t> steps_{0};
+  std::mutex join_mu_;  // stop() runs on several threads at shutdown (listen thread, stop thread)
   std::thread thread_;
 };
 
