@@ -1,6 +1,7 @@
 // `forge finetune CONFIG.toml`: fine-tunes a pretrained checkpoint (BERT classifier or Llama LoRA).
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
@@ -22,7 +23,12 @@ void register_finetune(CLI::App& app) {
   cmd->add_flag("--json", a->json, "progress and results as JSON lines on stdout");
   cmd->callback([a, quiet] {
     finetune::FinetuneOptions o = *a;
-    if (!*quiet) o.log = [](const std::string& line) { fmt::print("{}\n", line); };
+    if (!*quiet) {
+      o.log = [](const std::string& line) {
+        fmt::print("{}\n", line);
+        std::fflush(stdout);  // progress must show when stdout is a file or a pipe
+      };
+    }
     const std::string type = finetune::finetune_model_type(o.config_path);
     const nlohmann::json m = type == "bert" ? finetune::run_classifier_finetune(o) : finetune::run_lora_finetune(o);
     if (a->json || *quiet) {
