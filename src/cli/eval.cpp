@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/print.h"
+#include "finetune/classifier_recipe.h"
 #include "train/run.h"
 
 namespace forge::cli {
@@ -20,7 +21,9 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--data", a->data, "a built-in data set name or a CSV file with the target column");
   cmd->add_flag("--json", a->json, "print the result as JSON");
   cmd->callback([a] {
-    const train::EvalResult r = train::evaluate_model_dir(a->model_dir, a->data);
+    const train::EvalResult r = finetune::is_classifier_dir(a->model_dir)
+                                    ? finetune::evaluate_classifier_dir(a->model_dir, a->data)
+                                    : train::evaluate_model_dir(a->model_dir, a->data);
     if (a->json) {
       nlohmann::json j = {{"data", r.description}, {"samples", r.samples}, {"metrics", r.metrics}};
       if (r.confusion.defined()) {

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "finetune/classifier_recipe.h"
 #include "train/run.h"
 
 namespace forge::cli {
@@ -24,7 +25,10 @@ void register_predict(CLI::App& app) {
   cmd->add_option("--top", a->top, "classes shown per input")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--json", a->json, "one JSON object per prediction");
   cmd->callback([a] {
-    for (const train::Prediction& p : train::predict_inputs(a->model_dir, a->inputs)) {
+    const auto predictions = finetune::is_classifier_dir(a->model_dir)
+                                 ? finetune::predict_classifier_inputs(a->model_dir, a->inputs)
+                                 : train::predict_inputs(a->model_dir, a->inputs);
+    for (const train::Prediction& p : predictions) {
       if (a->json) {
         std::cout << train::prediction_json(p).dump() << "\n";
         continue;
