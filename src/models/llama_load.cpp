@@ -1,9 +1,12 @@
 // Llama loaders: GGUF (llama.cpp's key and tensor names) and Hugging Face directories.
 #include <nlohmann/json.hpp>
 
+#include <malloc.h>
+
 #include <filesystem>
 #include <fstream>
 
+#include "backend/cpu/quant_packed.h"
 #include "core/error.h"
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
@@ -28,6 +31,19 @@ const TensorNameRow& row_of(const std::string& role) {
   }
   FORGE_CHECK(false, "[llama] unknown tensor role '{}'", role);
   return kLlamaTensorNames.front();
+}
+
+// The tokenizer arrays (vocab, merges, token types: ~14 MB of GgufValues for a 49k vocab) are
+// only read to build the tokenizer, but the parsed file stays alive as the model's keepalive.
+// Emptying them (and handing the freed heap pages back) before the weights are packed keeps them
+// out of the peak resident memory of loading + generating.
+void release_tokenizer_metadata(GgufFile& file) {
+  for (auto& [key, value] : file.metadata) {
+    if (value.type == GgufType::kArray && key.rfind("tokenizer.ggml.", 0) == 0) std::vector<GgufValue>().swap(value.array);
+  }
+  ::malloc_trim(0);
+  // The metadata's file pages are not read again either.
+  cpu::release_source_pages(file.source->data(), static_cast<size_t>(file.data_offset));
 }
 
 }  // namespace
@@ -68,6 +84,7 @@ LlamaCheckpoint open_llama_gguf(const std::string& path) {
   std::optional<std::string> tmpl;
   if (file->has("tokenizer.chat_template"))
     tmpl = file->at("tokenizer.chat_template").as_string("tokenizer.chat_template");
+  release_tokenizer_metadata(*file);
   return {c, lookup, tok, tmpl, file};
 }
 
