@@ -41,7 +41,9 @@ class BertModel final : public llm::EmbeddingModel {
 
  private:
   struct Layer {
-    LinearWeight q, k, v, o, up, down;
+    LinearWeight qkv;  // q, k, v stacked into one [3d, d] weight: one GEMM over all rows
+    LinearWeight o, up, down;
+
     std::vector<float> ln1_g, ln1_b, ln2_g, ln2_b;
   };
   BertConfig config_;
@@ -50,7 +52,7 @@ class BertModel final : public llm::EmbeddingModel {
   Tensor word_, pos_, type_;
   std::vector<float> emb_ln_g_, emb_ln_b_;
   std::vector<Layer> layers_;
-  std::vector<float> x_, q_, k_, v_, att_, h_, ff_, scratch_;
+  std::vector<float> x_, qkv_, att_, h_, ff_, scratch_;
 };
 
 // Loads DIR (config.json with model_type "bert", model.safetensors, tokenizer.json or vocab.txt,

@@ -173,15 +173,19 @@ void rms_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, floa
 }
 
 void layer_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, const float* bias, float eps, float* y) {
+  const float inv_n = 1.0f / static_cast<float>(n);
   for (int64_t i = 0; i < m; ++i) {
     const float* xr = x + i * n;
     float* yr = y + i * n;
     float mean = 0.0f;
+#pragma omp simd reduction(+ : mean)
     for (int64_t j = 0; j < n; ++j) mean += xr[j];
-    mean /= static_cast<float>(n);
+    mean *= inv_n;
     float var = 0.0f;
+#pragma omp simd reduction(+ : var)
     for (int64_t j = 0; j < n; ++j) var += (xr[j] - mean) * (xr[j] - mean);
-    const float r = 1.0f / std::sqrt(var / static_cast<float>(n) + eps);
+    const float r = 1.0f / std::sqrt(var * inv_n + eps);
+#pragma omp simd
     for (int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - mean) * r * gain[j] + bias[j];
   }
 }
@@ -200,14 +204,44 @@ void silu_mul(float* a, const float* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) a[i] = a[i] / (1.0f + std::exp(-a[i])) * b[i];
 }
 
+namespace {
+
+// Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7); inline so callers' loops vectorize.
+inline float erf_as(float x) {
+  constexpr float p = 0.3275911f, a1 = 0.254829592f, a2 = -0.284496736f, a3 = 1.421413741f,
+                  a4 = -1.453152027f, a5 = 1.061405429f;
+  const float ax = x < 0.0f ? -x : x;
+  const float t = 1.0f / (1.0f + p * ax);
+  const float poly = ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t;
+  const float r = 1.0f - poly * cpu::exp_approx(-ax * ax);
+  return x < 0.0f ? -r : r;
+}
+
+}  // namespace
+
+float erf_approx(float x) { return erf_as(x); }
+
+void add_inplace(float* x, const float* r, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) x[i] += r[i];
+}
+
 void gelu_inplace(float* x, int64_t n, bool tanh_approx) {
   if (tanh_approx) {
     constexpr float k = 0.7978845608028654f;  // sqrt(2/pi)
     for (int64_t i = 0; i < n; ++i)
       x[i] = 0.5f * x[i] * (1.0f + std::tanh(k * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
   } else {
-    for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.7071067811865476f));
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + erf_as(x[i] * 0.7071067811865476f));
   }
+}
+
+void attend_full(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t hd, float scale,
+                 float* out, int64_t ld_out, float* scores) {
+  cpu::sgemm(false, true, n, n, hd, scale, q, ld, k, ld, 0.0f, scores, n);
+  for (int64_t i = 0; i < n; ++i) softmax_inplace(scores + i * n, n);
+  cpu::sgemm(false, false, n, hd, n, 1.0f, scores, n, v, ld, 0.0f, out, ld_out);
 }
 
 void attend_cached(const float* q, int64_t kv_heads, int64_t group, int64_t hd, const float* k, const float* v,
