@@ -1,6 +1,7 @@
 #include "models/llm_kernels.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 
@@ -206,15 +207,41 @@ void silu_mul(float* a, const float* b, int64_t n) {
 
 namespace {
 
+// e^v for v in [-87, 0] (the exp_approx polynomial without its range selects, which stop GCC
+// from vectorizing the GELU loop); the caller clamps v.
+inline float exp_nonpos(float v) {
+  constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  const float shifted = v * kLog2e + kRound;
+  const float n = shifted - kRound;
+  const int32_t ni = std::bit_cast<int32_t>(shifted) - std::bit_cast<int32_t>(kRound);
+  const float r = v - n * kLn2Hi - n * kLn2Lo;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  return p * std::bit_cast<float>((ni + 127) << 23);
+}
+
 // Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7); inline so callers' loops vectorize.
 inline float erf_as(float x) {
   constexpr float p = 0.3275911f, a1 = 0.254829592f, a2 = -0.284496736f, a3 = 1.421413741f,
                   a4 = -1.453152027f, a5 = 1.061405429f;
-  const float ax = x < 0.0f ? -x : x;
+  // |x| and the sign by bit operations (selects over FP values stop GCC's vectorizer).
+  const uint32_t sign = std::bit_cast<uint32_t>(x) & 0x80000000u;
+  // min(|x|, 9) on the bits (integer order = float order for non-negative floats; NaN also
+  // becomes 9, and x keeps the NaN in GELU): erf(9) = 1 in float, and -ax*ax stays >= -81.
+  uint32_t abits = std::bit_cast<uint32_t>(x) ^ sign;
+  constexpr uint32_t kNine = std::bit_cast<uint32_t>(9.0f);
+  abits = abits < kNine ? abits : kNine;
+  const float ax = std::bit_cast<float>(abits);
   const float t = 1.0f / (1.0f + p * ax);
   const float poly = ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t;
-  const float r = 1.0f - poly * cpu::exp_approx(-ax * ax);
-  return x < 0.0f ? -r : r;
+  const float r = 1.0f - poly * exp_nonpos(-ax * ax);
+  return std::bit_cast<float>(std::bit_cast<uint32_t>(r) | sign);
 }
 
 }  // namespace
@@ -240,7 +267,22 @@ void gelu_inplace(float* x, int64_t n, bool tanh_approx) {
 void attend_full(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t hd, float scale,
                  float* out, int64_t ld_out, float* scores) {
   cpu::sgemm(false, true, n, n, hd, scale, q, ld, k, ld, 0.0f, scores, n);
-  for (int64_t i = 0; i < n; ++i) softmax_inplace(scores + i * n, n);
+  for (int64_t i = 0; i < n; ++i) {
+    // Row softmax, vectorized (exp_approx, ~1 ulp; the sum in SIMD order).
+    float* row = scores + i * n;
+    float mx = row[0];
+#pragma omp simd reduction(max : mx)
+    for (int64_t j = 1; j < n; ++j) mx = row[j] > mx ? row[j] : mx;
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < n; ++j) {
+      row[j] = cpu::exp_approx(row[j] - mx);
+      sum += row[j];
+    }
+    const float inv = 1.0f / sum;
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+  }
   cpu::sgemm(false, false, n, hd, n, 1.0f, scores, n, v, ld, 0.0f, out, ld_out);
 }
 
