@@ -207,9 +207,14 @@ void silu_mul(float* a, const float* b, int64_t n) {
 
 namespace {
 
-// e^v for v in [-87, 0] (the exp_approx polynomial without its range selects, which stop GCC
-// from vectorizing the GELU loop); the caller clamps v.
-inline float exp_nonpos(float v) {
+// e^v for v <= 0 (the exp_approx polynomial; its range selects over FP values stop GCC from
+// vectorizing, so v is clamped to >= -87 on the bits: for negative floats a larger magnitude
+// is a larger unsigned integer). e^-87 ~ 1.6e-38 stands in for smaller results.
+inline float exp_nonpos(float v_in) {
+  constexpr uint32_t kMinus87 = std::bit_cast<uint32_t>(-87.0f);
+  uint32_t bits = std::bit_cast<uint32_t>(v_in);
+  bits = bits < kMinus87 ? bits : kMinus87;
+  const float v = std::bit_cast<float>(bits);
   constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
   constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
   const float shifted = v * kLog2e + kRound;
@@ -230,14 +235,10 @@ inline float exp_nonpos(float v) {
 inline float erf_as(float x) {
   constexpr float p = 0.3275911f, a1 = 0.254829592f, a2 = -0.284496736f, a3 = 1.421413741f,
                   a4 = -1.453152027f, a5 = 1.061405429f;
-  // |x| and the sign by bit operations (selects over FP values stop GCC's vectorizer).
+  // |x| and the sign by bit operations (selects over FP values stop GCC's vectorizer). Large |x|
+  // gives t -> 0 and exp_nonpos's floor, so erf -> 1.
   const uint32_t sign = std::bit_cast<uint32_t>(x) & 0x80000000u;
-  // min(|x|, 9) on the bits (integer order = float order for non-negative floats; NaN also
-  // becomes 9, and x keeps the NaN in GELU): erf(9) = 1 in float, and -ax*ax stays >= -81.
-  uint32_t abits = std::bit_cast<uint32_t>(x) ^ sign;
-  constexpr uint32_t kNine = std::bit_cast<uint32_t>(9.0f);
-  abits = abits < kNine ? abits : kNine;
-  const float ax = std::bit_cast<float>(abits);
+  const float ax = std::bit_cast<float>(std::bit_cast<uint32_t>(x) ^ sign);
   const float t = 1.0f / (1.0f + p * ax);
   const float poly = ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t;
   const float r = 1.0f - poly * exp_nonpos(-ax * ax);
@@ -268,7 +269,7 @@ void attend_full(const float* q, const float* k, const float* v, int64_t ld, int
                  float* out, int64_t ld_out, float* scores) {
   cpu::sgemm(false, true, n, n, hd, scale, q, ld, k, ld, 0.0f, scores, n);
   for (int64_t i = 0; i < n; ++i) {
-    // Row softmax, vectorized (exp_approx, ~1 ulp; the sum in SIMD order).
+    // Row softmax, vectorized (exp_nonpos, ~1 ulp; the sum in SIMD order).
     float* row = scores + i * n;
     float mx = row[0];
 #pragma omp simd reduction(max : mx)
@@ -276,7 +277,7 @@ void attend_full(const float* q, const float* k, const float* v, int64_t ld, int
     float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
     for (int64_t j = 0; j < n; ++j) {
-      row[j] = cpu::exp_approx(row[j] - mx);
+      row[j] = exp_nonpos(row[j] - mx);
       sum += row[j];
     }
     const float inv = 1.0f / sum;
