@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "backend/cpu/gemm_bf16.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "models/checkpoint_tokenizer.h"
@@ -66,7 +67,14 @@ LinearWeight stack_linears(std::initializer_list<const LinearWeight*> parts, con
   return make_linear(from_vector(w, {out, in}), from_vector(b, {out}), what);
 }
 
+const float* bias_of(const LinearWeight& w) { return w.bias.defined() ? w.bias.data<float>() : nullptr; }
+
 }  // namespace
+
+void BertModel::gemm_rows(const LinearWeight& w, const float* x, int64_t m, float* y) const {
+  // Every BERT weight is f32 [out, in] (make_linear converts f16/bf16 checkpoints).
+  cpu::gemm(bf16_, false, true, m, w.out, w.in, 1.0f, x, w.in, w.weight.data<float>(), w.in, 0.0f, y, w.out);
+}
 
 BertModel::BertModel(BertConfig config, std::shared_ptr<HfCheckpoint> ckpt, text::TokenizerPtr tokenizer)
     : config_(std::move(config)), ckpt_(std::move(ckpt)), tokenizer_(std::move(tokenizer)) {
@@ -82,6 +90,8 @@ BertModel::BertModel(BertConfig config, std::shared_ptr<HfCheckpoint> ckpt, text
         make_linear(t(role, layer, ".weight"), t(role, layer, ".bias"), bert_name(ck, role, layer, ".weight"));
     FORGE_CHECK(w.out == out && w.in == in, "[bert] {} must be [{}, {}], got [{}, {}]",
                 bert_name(ck, role, layer, ".weight"), out, in, w.out, w.in);
+    FORGE_CHECK(w.weight.dtype() == DType::kF32 && !w.packed, "[bert] {} must be a float tensor, got {}",
+                bert_name(ck, role, layer, ".weight"), dtype_name(w.weight.dtype()));
     return w;
   };
   auto table = [&](const char* role, int64_t rows) {
@@ -153,7 +163,8 @@ std::vector<std::vector<float>> BertModel::embed_ids(const std::vector<std::vect
   for (const Layer& L : layers_) {
     // One GEMM for q, k and v over all rows, then attention per (sequence, head): two small
     // GEMMs and a row softmax each (no padding: every sequence attends over its own tokens).
-    linear_into(L.qkv, x_.data(), rows, qkv_.data(), scratch_);
+    gemm_rows(L.qkv, x_.data(), rows, qkv_.data());
+    bias_act_rows(qkv_.data(), bias_of(L.qkv), rows, L.qkv.out, false, false);
     parallel_for(0, n_seq * H, 1, [&](int64_t lo, int64_t hi) {
       thread_local std::vector<float> scores;
       for (int64_t task = lo; task < hi; ++task) {
@@ -165,14 +176,13 @@ std::vector<std::vector<float>> BertModel::embed_ids(const std::vector<std::vect
                     scores.data());
       }
     });
-    linear_into(L.o, att_.data(), rows, h_.data(), scratch_);
-    add_inplace(x_.data(), h_.data(), rows * d);
-    layer_norm_rows(x_.data(), rows, d, L.ln1_g.data(), L.ln1_b.data(), c.ln_eps, x_.data());
-    linear_into(L.up, x_.data(), rows, ff_.data(), scratch_);
-    gelu_inplace(ff_.data(), rows * c.d_ff, c.gelu_tanh);
-    linear_into(L.down, ff_.data(), rows, h_.data(), scratch_);
-    add_inplace(x_.data(), h_.data(), rows * d);
-    layer_norm_rows(x_.data(), rows, d, L.ln2_g.data(), L.ln2_b.data(), c.ln_eps, x_.data());
+    // The bias adds, GELU and residual adds ride along with passes the data needs anyway.
+    gemm_rows(L.o, att_.data(), rows, h_.data());
+    add_layer_norm_rows(x_.data(), h_.data(), bias_of(L.o), rows, d, L.ln1_g.data(), L.ln1_b.data(), c.ln_eps);
+    gemm_rows(L.up, x_.data(), rows, ff_.data());
+    bias_act_rows(ff_.data(), bias_of(L.up), rows, c.d_ff, true, c.gelu_tanh);
+    gemm_rows(L.down, ff_.data(), rows, h_.data());
+    add_layer_norm_rows(x_.data(), h_.data(), bias_of(L.down), rows, d, L.ln2_g.data(), L.ln2_b.data(), c.ln_eps);
   }
   std::vector<std::vector<float>> out;
   out.reserve(ids.size());

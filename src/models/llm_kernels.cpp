@@ -265,6 +265,34 @@ void gelu_inplace(float* x, int64_t n, bool tanh_approx) {
   }
 }
 
+void add_layer_norm_rows(float* x, const float* h, const float* h_bias, int64_t m, int64_t n, const float* gain,
+                         const float* bias, float eps) {
+  parallel_for(0, m, 16, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      float* xr = x + i * n;
+      const float* hr = h + i * n;
+      if (h_bias != nullptr) {
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) xr[j] += hr[j] + h_bias[j];
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) xr[j] += hr[j];
+      }
+      layer_norm_rows(xr, 1, n, gain, bias, eps, xr);
+    }
+  });
+}
+
+void bias_act_rows(float* y, const float* bias, int64_t m, int64_t n, bool gelu, bool tanh_approx) {
+  parallel_for(0, m, 16, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      float* yr = y + i * n;
+      if (bias != nullptr) add_inplace(yr, bias, n);
+      if (gelu) gelu_inplace(yr, n, tanh_approx);
+    }
+  });
+}
+
 void attend_full(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t hd, float scale,
                  float* out, int64_t ld_out, float* scores) {
   cpu::sgemm(false, true, n, n, hd, scale, q, ld, k, ld, 0.0f, scores, n);

@@ -59,6 +59,13 @@ void gelu_inplace(float* x, int64_t n, bool tanh_approx);
 float erf_approx(float x);
 // x[i] += r[i] for i < n (residual add, vectorized).
 void add_inplace(float* x, const float* r, int64_t n);
+// Post-norm residual step over m rows of n: x = LayerNorm(x + h + h_bias) (h_bias [n] may be
+// null), one pass per row, rows split over the threads.
+void add_layer_norm_rows(float* x, const float* h, const float* h_bias, int64_t m, int64_t n, const float* gain,
+                         const float* bias, float eps);
+// y[i][j] += bias[j] over m rows of n, then GELU when `gelu` (exact erf, or tanh when
+// `tanh_approx`); one pass, rows split over the threads.
+void bias_act_rows(float* y, const float* bias, int64_t m, int64_t n, bool gelu, bool tanh_approx);
 // Full (bidirectional, unmasked) attention of one sequence of n tokens for one head:
 // out = softmax(scale * q kᵀ) v with q, k, v [n][hd] at row stride `ld` (one head's columns of a
 // fused [n][3d] or [n][d] buffer) and out [n][hd] at row stride `ld_out`. Two sgemm calls and a
