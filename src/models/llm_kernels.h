@@ -53,7 +53,7 @@ void layer_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, co
 // a = silu(a) * b, n elements.
 void silu_mul(float* a, const float* b, int64_t n);
 // GELU, exact (erf) or the tanh approximation GPT-2 uses. The erf form uses the vectorized
-// erf_approx below (|error| <= 1.5e-7, the formula oneDNN's and PyTorch's vectorized GELU use).
+// erf_approx below (|error| < 4e-7 in float: the formula oneDNN's and PyTorch's vectorized GELU use).
 void gelu_inplace(float* x, int64_t n, bool tanh_approx);
 // erf(x) by Abramowitz & Stegun 7.1.26 with exp_approx; branch-free, so loops over it vectorize.
 float erf_approx(float x);
