@@ -136,8 +136,9 @@ Result mem_bandwidth(const Options&) {
 
 // all-MiniLM-L6-v2: batches of 32 inputs of 128 tokens ([CLS] 126 ids [SEP]), pooled and
 // normalized embeddings; the same ids as bench/reference/torch_minilm.py.
-Result minilm_embed(const Options&) {
+Result minilm_embed_impl(bool bf16) {
   auto model = models::load_bert(minilm_path());
+  model->set_bf16(bf16);
   constexpr int kBatch = 32, kLen = 128;
   std::vector<std::vector<int32_t>> ids(kBatch);
   for (int b = 0; b < kBatch; ++b) {
@@ -152,6 +153,10 @@ Result minilm_embed(const Options&) {
   return make_result(eps, "embeddings/s", true);
 }
 
+Result minilm_embed(const Options&) { return minilm_embed_impl(false); }
+// The opt-in bf16 GEMM path (BertModel::set_bf16), same batch.
+Result minilm_embed_bf16(const Options&) { return minilm_embed_impl(true); }
+
 }  // namespace
 
 void register_llm_workloads(Registry& registry) {
@@ -161,6 +166,8 @@ void register_llm_workloads(Registry& registry) {
   registry.add({"mem_bandwidth", "streaming read of 512 MiB over the threads, best of 8 passes: GB/s", mem_bandwidth});
   registry.add({"minilm_embed", "all-MiniLM-L6-v2, batch 32 x 128 tokens, pooled + normalized: embeddings/s",
                 minilm_embed});
+  registry.add({"minilm_embed_bf16", "all-MiniLM-L6-v2 as minilm_embed with opt-in bf16 GEMMs: embeddings/s",
+                minilm_embed_bf16});
 }
 
 }  // namespace forge::bench

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "backend/cpu/gemm_bf16.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "models/checkpoint_tokenizer.h"
@@ -42,7 +43,38 @@ std::string bert_name(const HfCheckpoint& ck, const std::string& role, int64_t l
   return {};
 }
 
+// One [sum(out), in] f32 weight (and bias) from several linears over the same input.
+LinearWeight stack_linears(std::initializer_list<const LinearWeight*> parts, const std::string& what) {
+  const int64_t in = (*parts.begin())->in;
+  int64_t out = 0;
+  for (const LinearWeight* p : parts) out += p->out;
+  std::vector<float> w, b;
+  w.reserve(static_cast<size_t>(out * in));
+  b.reserve(static_cast<size_t>(out));
+  for (const LinearWeight* p : parts) {
+    FORGE_CHECK(p->in == in && p->weight.dtype() == DType::kF32 && !p->transposed,
+                "[bert] {}: cannot stack a [{}, {}] {} weight with [*, {}] ones", what, p->out, p->in,
+                dtype_name(p->weight.dtype()), in);
+    const float* pw = p->weight.data<float>();
+    w.insert(w.end(), pw, pw + p->out * in);
+    if (p->bias.defined()) {
+      const float* pb = p->bias.data<float>();
+      b.insert(b.end(), pb, pb + p->out);
+    } else {
+      b.insert(b.end(), static_cast<size_t>(p->out), 0.0f);
+    }
+  }
+  return make_linear(from_vector(w, {out, in}), from_vector(b, {out}), what);
+}
+
+const float* bias_of(const LinearWeight& w) { return w.bias.defined() ? w.bias.data<float>() : nullptr; }
+
 }  // namespace
+
+void BertModel::gemm_rows(const LinearWeight& w, const float* x, int64_t m, float* y) const {
+  // Every BERT weight is f32 [out, in] (make_linear converts f16/bf16 checkpoints).
+  cpu::gemm(bf16_, false, true, m, w.out, w.in, 1.0f, x, w.in, w.weight.data<float>(), w.in, 0.0f, y, w.out);
+}
 
 BertModel::BertModel(BertConfig config, std::shared_ptr<HfCheckpoint> ckpt, text::TokenizerPtr tokenizer)
     : config_(std::move(config)), ckpt_(std::move(ckpt)), tokenizer_(std::move(tokenizer)) {
@@ -58,6 +90,8 @@ BertModel::BertModel(BertConfig config, std::shared_ptr<HfCheckpoint> ckpt, text
         make_linear(t(role, layer, ".weight"), t(role, layer, ".bias"), bert_name(ck, role, layer, ".weight"));
     FORGE_CHECK(w.out == out && w.in == in, "[bert] {} must be [{}, {}], got [{}, {}]",
                 bert_name(ck, role, layer, ".weight"), out, in, w.out, w.in);
+    FORGE_CHECK(w.weight.dtype() == DType::kF32 && !w.packed, "[bert] {} must be a float tensor, got {}",
+                bert_name(ck, role, layer, ".weight"), dtype_name(w.weight.dtype()));
     return w;
   };
   auto table = [&](const char* role, int64_t rows) {
@@ -73,9 +107,10 @@ BertModel::BertModel(BertConfig config, std::shared_ptr<HfCheckpoint> ckpt, text
   emb_ln_b_ = vector_f32(t("embd_norm.bias", -1, ""), c.d_model, "embeddings.LayerNorm.bias");
   for (int64_t l = 0; l < c.n_layer; ++l) {
     Layer L;
-    L.q = lin("attn_q", l, c.d_model, c.d_model);
-    L.k = lin("attn_k", l, c.d_model, c.d_model);
-    L.v = lin("attn_v", l, c.d_model, c.d_model);
+    const LinearWeight q = lin("attn_q", l, c.d_model, c.d_model);
+    const LinearWeight k = lin("attn_k", l, c.d_model, c.d_model);
+    const LinearWeight v = lin("attn_v", l, c.d_model, c.d_model);
+    L.qkv = stack_linears({&q, &k, &v}, bert_name(ck, "attn_q", l, ".weight"));
     L.o = lin("attn_output", l, c.d_model, c.d_model);
     L.up = lin("ffn_up", l, c.d_ff, c.d_model);
     L.down = lin("ffn_down", l, c.d_model, c.d_ff);
@@ -103,7 +138,8 @@ std::vector<std::vector<float>> BertModel::embed_ids(const std::vector<std::vect
   if (rows == 0) return {};
   const auto R = static_cast<size_t>(rows);
   if (x_.size() < R * static_cast<size_t>(d)) {
-    for (auto* b : {&x_, &q_, &k_, &v_, &att_, &h_}) b->resize(R * static_cast<size_t>(d));
+    for (auto* b : {&x_, &att_, &h_}) b->resize(R * static_cast<size_t>(d));
+    qkv_.resize(R * static_cast<size_t>(3 * d));
     ff_.resize(R * static_cast<size_t>(c.d_ff));
   }
   {
@@ -120,45 +156,33 @@ std::vector<std::vector<float>> BertModel::embed_ids(const std::vector<std::vect
     layer_norm_rows(x_.data(), rows, d, emb_ln_g_.data(), emb_ln_b_.data(), c.ln_eps, x_.data());
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int64_t ld = 3 * d;
+  std::vector<int64_t> starts(ids.size() + 1, 0);
+  for (size_t s = 0; s < ids.size(); ++s) starts[s + 1] = starts[s] + static_cast<int64_t>(ids[s].size());
+  const auto n_seq = static_cast<int64_t>(ids.size());
   for (const Layer& L : layers_) {
-    linear_into(L.q, x_.data(), rows, q_.data(), scratch_);
-    linear_into(L.k, x_.data(), rows, k_.data(), scratch_);
-    linear_into(L.v, x_.data(), rows, v_.data(), scratch_);
-    int64_t r0 = 0;
-    for (const auto& seq : ids) {
-      const auto n = static_cast<int64_t>(seq.size());
-      parallel_for(0, n * H, 4, [&](int64_t lo, int64_t hi) {
-        std::vector<float> sc(static_cast<size_t>(n));
-        for (int64_t task = lo; task < hi; ++task) {
-          const int64_t i = task / H, h = task % H;
-          const float* qv = q_.data() + (r0 + i) * d + h * hd;
-          for (int64_t s = 0; s < n; ++s) {
-            const float* kv = k_.data() + (r0 + s) * d + h * hd;
-            float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-            for (int64_t e = 0; e < hd; ++e) dot += qv[e] * kv[e];
-            sc[static_cast<size_t>(s)] = dot * scale;
-          }
-          softmax_inplace(sc.data(), n);
-          float* o = att_.data() + (r0 + i) * d + h * hd;
-          std::fill(o, o + hd, 0.0f);
-          for (int64_t s = 0; s < n; ++s) {
-            const float w = sc[static_cast<size_t>(s)];
-            const float* vv = v_.data() + (r0 + s) * d + h * hd;
-            for (int64_t e = 0; e < hd; ++e) o[e] += w * vv[e];
-          }
-        }
-      });
-      r0 += n;
-    }
-    linear_into(L.o, att_.data(), rows, h_.data(), scratch_);
-    for (size_t i = 0; i < R * static_cast<size_t>(d); ++i) x_[i] += h_[i];
-    layer_norm_rows(x_.data(), rows, d, L.ln1_g.data(), L.ln1_b.data(), c.ln_eps, x_.data());
-    linear_into(L.up, x_.data(), rows, ff_.data(), scratch_);
-    gelu_inplace(ff_.data(), rows * c.d_ff, c.gelu_tanh);
-    linear_into(L.down, ff_.data(), rows, h_.data(), scratch_);
-    for (size_t i = 0; i < R * static_cast<size_t>(d); ++i) x_[i] += h_[i];
-    layer_norm_rows(x_.data(), rows, d, L.ln2_g.data(), L.ln2_b.data(), c.ln_eps, x_.data());
+    // One GEMM for q, k and v over all rows, then attention per (sequence, head): two small
+    // GEMMs and a row softmax each (no padding: every sequence attends over its own tokens).
+    gemm_rows(L.qkv, x_.data(), rows, qkv_.data());
+    bias_act_rows(qkv_.data(), bias_of(L.qkv), rows, L.qkv.out, false, false);
+    parallel_for(0, n_seq * H, 1, [&](int64_t lo, int64_t hi) {
+      thread_local std::vector<float> scores;
+      for (int64_t task = lo; task < hi; ++task) {
+        const int64_t s = task / H, h = task % H;
+        const int64_t r0 = starts[static_cast<size_t>(s)], n = starts[static_cast<size_t>(s) + 1] - r0;
+        if (scores.size() < static_cast<size_t>(n * n)) scores.resize(static_cast<size_t>(n * n));
+        const float* base = qkv_.data() + r0 * ld + h * hd;
+        attend_full(base, base + d, base + 2 * d, ld, n, hd, scale, att_.data() + r0 * d + h * hd, d,
+                    scores.data());
+      }
+    });
+    // The bias adds, GELU and residual adds ride along with passes the data needs anyway.
+    gemm_rows(L.o, att_.data(), rows, h_.data());
+    add_layer_norm_rows(x_.data(), h_.data(), bias_of(L.o), rows, d, L.ln1_g.data(), L.ln1_b.data(), c.ln_eps);
+    gemm_rows(L.up, x_.data(), rows, ff_.data());
+    bias_act_rows(ff_.data(), bias_of(L.up), rows, c.d_ff, true, c.gelu_tanh);
+    gemm_rows(L.down, ff_.data(), rows, h_.data());
+    add_layer_norm_rows(x_.data(), h_.data(), bias_of(L.down), rows, d, L.ln2_g.data(), L.ln2_b.data(), c.ln_eps);
   }
   std::vector<std::vector<float>> out;
   out.reserve(ids.size());

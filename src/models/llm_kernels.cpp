@@ -1,6 +1,7 @@
 #include "models/llm_kernels.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 
@@ -173,15 +174,19 @@ void rms_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, floa
 }
 
 void layer_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, const float* bias, float eps, float* y) {
+  const float inv_n = 1.0f / static_cast<float>(n);
   for (int64_t i = 0; i < m; ++i) {
     const float* xr = x + i * n;
     float* yr = y + i * n;
     float mean = 0.0f;
+#pragma omp simd reduction(+ : mean)
     for (int64_t j = 0; j < n; ++j) mean += xr[j];
-    mean /= static_cast<float>(n);
+    mean *= inv_n;
     float var = 0.0f;
+#pragma omp simd reduction(+ : var)
     for (int64_t j = 0; j < n; ++j) var += (xr[j] - mean) * (xr[j] - mean);
-    const float r = 1.0f / std::sqrt(var / static_cast<float>(n) + eps);
+    const float r = 1.0f / std::sqrt(var * inv_n + eps);
+#pragma omp simd
     for (int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - mean) * r * gain[j] + bias[j];
   }
 }
@@ -200,14 +205,114 @@ void silu_mul(float* a, const float* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) a[i] = a[i] / (1.0f + std::exp(-a[i])) * b[i];
 }
 
+namespace {
+
+// e^v for v <= 0 (the exp_approx polynomial; its range selects over FP values stop GCC from
+// vectorizing, so v is clamped to >= -87 on the bits: for negative floats a larger magnitude
+// is a larger unsigned integer). e^-87 ~ 1.6e-38 stands in for smaller results.
+inline float exp_nonpos(float v_in) {
+  constexpr uint32_t kMinus87 = std::bit_cast<uint32_t>(-87.0f);
+  uint32_t bits = std::bit_cast<uint32_t>(v_in);
+  bits = bits < kMinus87 ? bits : kMinus87;
+  const float v = std::bit_cast<float>(bits);
+  constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  const float shifted = v * kLog2e + kRound;
+  const float n = shifted - kRound;
+  const int32_t ni = std::bit_cast<int32_t>(shifted) - std::bit_cast<int32_t>(kRound);
+  const float r = v - n * kLn2Hi - n * kLn2Lo;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  return p * std::bit_cast<float>((ni + 127) << 23);
+}
+
+// Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7); inline so callers' loops vectorize.
+inline float erf_as(float x) {
+  constexpr float p = 0.3275911f, a1 = 0.254829592f, a2 = -0.284496736f, a3 = 1.421413741f,
+                  a4 = -1.453152027f, a5 = 1.061405429f;
+  // |x| and the sign by bit operations (selects over FP values stop GCC's vectorizer). Large |x|
+  // gives t -> 0 and exp_nonpos's floor, so erf -> 1.
+  const uint32_t sign = std::bit_cast<uint32_t>(x) & 0x80000000u;
+  const float ax = std::bit_cast<float>(std::bit_cast<uint32_t>(x) ^ sign);
+  const float t = 1.0f / (1.0f + p * ax);
+  const float poly = ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t;
+  const float r = 1.0f - poly * exp_nonpos(-ax * ax);
+  return std::bit_cast<float>(std::bit_cast<uint32_t>(r) | sign);
+}
+
+}  // namespace
+
+float erf_approx(float x) { return erf_as(x); }
+
+void add_inplace(float* x, const float* r, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) x[i] += r[i];
+}
+
 void gelu_inplace(float* x, int64_t n, bool tanh_approx) {
   if (tanh_approx) {
     constexpr float k = 0.7978845608028654f;  // sqrt(2/pi)
     for (int64_t i = 0; i < n; ++i)
       x[i] = 0.5f * x[i] * (1.0f + std::tanh(k * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
   } else {
-    for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.7071067811865476f));
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + erf_as(x[i] * 0.7071067811865476f));
   }
+}
+
+void add_layer_norm_rows(float* x, const float* h, const float* h_bias, int64_t m, int64_t n, const float* gain,
+                         const float* bias, float eps) {
+  parallel_for(0, m, 16, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      float* xr = x + i * n;
+      const float* hr = h + i * n;
+      if (h_bias != nullptr) {
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) xr[j] += hr[j] + h_bias[j];
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) xr[j] += hr[j];
+      }
+      layer_norm_rows(xr, 1, n, gain, bias, eps, xr);
+    }
+  });
+}
+
+void bias_act_rows(float* y, const float* bias, int64_t m, int64_t n, bool gelu, bool tanh_approx) {
+  parallel_for(0, m, 16, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      float* yr = y + i * n;
+      if (bias != nullptr) add_inplace(yr, bias, n);
+      if (gelu) gelu_inplace(yr, n, tanh_approx);
+    }
+  });
+}
+
+void attend_full(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t hd, float scale,
+                 float* out, int64_t ld_out, float* scores) {
+  cpu::sgemm(false, true, n, n, hd, scale, q, ld, k, ld, 0.0f, scores, n);
+  for (int64_t i = 0; i < n; ++i) {
+    // Row softmax, vectorized (exp_nonpos, ~1 ulp; the sum in SIMD order).
+    float* row = scores + i * n;
+    float mx = row[0];
+#pragma omp simd reduction(max : mx)
+    for (int64_t j = 1; j < n; ++j) mx = row[j] > mx ? row[j] : mx;
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < n; ++j) {
+      row[j] = exp_nonpos(row[j] - mx);
+      sum += row[j];
+    }
+    const float inv = 1.0f / sum;
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+  }
+  cpu::sgemm(false, false, n, hd, n, 1.0f, scores, n, v, ld, 0.0f, out, ld_out);
 }
 
 void attend_cached(const float* q, int64_t kv_heads, int64_t group, int64_t hd, const float* k, const float* v,

@@ -52,8 +52,26 @@ void rms_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, floa
 void layer_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, const float* bias, float eps, float* y);
 // a = silu(a) * b, n elements.
 void silu_mul(float* a, const float* b, int64_t n);
-// GELU, exact (erf) or the tanh approximation GPT-2 uses.
+// GELU, exact (erf) or the tanh approximation GPT-2 uses. The erf form uses the vectorized
+// erf_approx below (|error| < 4e-7 in float: the formula oneDNN's and PyTorch's vectorized GELU use).
 void gelu_inplace(float* x, int64_t n, bool tanh_approx);
+// erf(x) by Abramowitz & Stegun 7.1.26 with exp_approx; branch-free, so loops over it vectorize.
+float erf_approx(float x);
+// x[i] += r[i] for i < n (residual add, vectorized).
+void add_inplace(float* x, const float* r, int64_t n);
+// Post-norm residual step over m rows of n: x = LayerNorm(x + h + h_bias) (h_bias [n] may be
+// null), one pass per row, rows split over the threads.
+void add_layer_norm_rows(float* x, const float* h, const float* h_bias, int64_t m, int64_t n, const float* gain,
+                         const float* bias, float eps);
+// y[i][j] += bias[j] over m rows of n, then GELU when `gelu` (exact erf, or tanh when
+// `tanh_approx`); one pass, rows split over the threads.
+void bias_act_rows(float* y, const float* bias, int64_t m, int64_t n, bool gelu, bool tanh_approx);
+// Full (bidirectional, unmasked) attention of one sequence of n tokens for one head:
+// out = softmax(scale * q kᵀ) v with q, k, v [n][hd] at row stride `ld` (one head's columns of a
+// fused [n][3d] or [n][d] buffer) and out [n][hd] at row stride `ld_out`. Two sgemm calls and a
+// row softmax; `scores` is scratch of at least n*n floats.
+void attend_full(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t hd, float scale,
+                 float* out, int64_t ld_out, float* scores);
 // Causal attention of one query position over `len` cached positions, for `kv_heads` consecutive
 // KV heads and the `group` query heads sharing each (grouped-query attention). q and out are
 // [kv_heads * group][hd] (contiguous); head j's key at position s is at k + s*kv_stride + j*hd
