@@ -171,10 +171,12 @@ Result gpt_char_train(const Options& options, Precision precision) {
   };
   step();
   double loss_sum = 0;
+  const double cpu0 = process_cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i) loss_sum += step();
   const double s = seconds_since(t0);
   Result r = make_result(static_cast<double>(steps * B * T) / s, "tokens/s", true);
+  r.extra["cpu_tokens_per_s"] = static_cast<double>(steps * B * T) / (process_cpu_seconds() - cpu0);
   r.extra["loss"] = loss_sum / static_cast<double>(steps);
   r.extra["steps"] = static_cast<double>(steps);
   return r;
