@@ -3,6 +3,7 @@
 // epoch timer and a latency loop.
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 
 #include "bench/bench.h"
@@ -15,6 +16,14 @@ namespace forge::bench {
 
 // Loaded once per process (not timed).
 const FashionMnist& fashion_mnist();
+
+// CPU seconds used by the whole process so far (all threads): for A/B comparisons on a shared
+// machine, where wall-clock time includes waiting for a core.
+inline double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -101,8 +101,13 @@ Result text_train(const char* model_toml, const Options& options) {
   Options warm = options;
   warm.samples = 320;
   train_epoch(model.network(), adam, data.x, data.y, 32, warm);
+  const double cpu0 = process_cpu_seconds();
   const double sps = train_epoch(model.network(), adam, data.x, data.y, 32, options);
+  const double cpu_s = process_cpu_seconds() - cpu0;
   Result r = make_result(sps, "samples/s", true);
+  // Samples per CPU second of the timed epoch: the A/B measure on a loaded machine.
+  const int64_t n = options.samples > 0 ? std::min(options.samples, data.x.shape()[0]) : data.x.shape()[0];
+  r.extra["cpu_samples_per_s"] = static_cast<double>(n / 32 * 32) / cpu_s;
   r.extra["accuracy"] = accuracy(model.network(), data.x_test, data.y_test);
   return r;
 }
@@ -166,10 +171,12 @@ Result gpt_char_train(const Options& options, Precision precision) {
   };
   step();
   double loss_sum = 0;
+  const double cpu0 = process_cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i) loss_sum += step();
   const double s = seconds_since(t0);
   Result r = make_result(static_cast<double>(steps * B * T) / s, "tokens/s", true);
+  r.extra["cpu_tokens_per_s"] = static_cast<double>(steps * B * T) / (process_cpu_seconds() - cpu0);
   r.extra["loss"] = loss_sum / static_cast<double>(steps);
   r.extra["steps"] = static_cast<double>(steps);
   return r;

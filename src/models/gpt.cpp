@@ -10,6 +10,7 @@
 #include "autograd/grad_mode.h"
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/gemv.h"
+#include "backend/cpu/gelu.h"
 #include "formats/safetensors.h"
 #include "nn/init.h"
 #include "ops/attention.h"
@@ -227,8 +228,7 @@ void linear_rows(const float* x, int64_t rows, int64_t in, const float* w, int64
 }
 
 void gelu_inplace(float* x, int64_t n) {
-  constexpr float kInvSqrt2 = 0.70710678118654752f;
-  for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kInvSqrt2));
+  cpu::gelu_forward(x, x, n);
 }
 
 const float* f32(const Tensor& t) { return t.data<float>(); }

@@ -120,14 +120,16 @@ Tensor relu_grad(const Tensor& grad, const Tensor& y) {
 }
 
 // The weight and bias gradients of one convolution. On the plain backward both come from one
-// oneDNN pass; with a graph of the backward they are the differentiable ops.
-std::pair<Tensor, Tensor> weight_and_bias_grads(const Tensor& go, const Tensor& input, const Tensor& weight,
-                                                const Tensor& bias, const Conv2dParams& p) {
+// oneDNN pass; with a graph of the backward they are the differentiable ops. `input_f32` is the
+// forward's plain f32 copy of `input` (the same storage when no copy was needed): a permuted
+// conv1d input is not copied again.
+std::pair<Tensor, Tensor> weight_and_bias_grads(const Tensor& go, const Tensor& input, const Tensor& input_f32,
+                                                const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
   const bool want_w = weight.requires_grad();
   const bool want_b = bias.defined() && bias.requires_grad();
   if (want_w && want_b && !grad_enabled()) {
     const cpu::Conv2dGeometry g = make_geometry("conv2d_backward_weight", input.shape(), weight.shape(), p);
-    Tensor x = as_float_contiguous(input);
+    const Tensor& x = input_f32;
     Tensor gof = as_float_contiguous(go);
     Tensor gw = empty(weight.shape());
     Tensor gb = empty(bias.shape());
@@ -151,11 +153,12 @@ Tensor conv2d_run(const cpu::Conv2dGeometry& g, const Tensor& input, const Tenso
                       relu);
   if (needs_grad({&input, &weight, &bias})) {
     Tensor y = relu ? out.detach() : Tensor();
+    const Tensor x_f32 = x.detach();
     record(relu ? "conv2d_relu" : "conv2d", {input, weight, bias}, out,
-           [input, weight, bias, p, y](const Tensors& grads) {
+           [input, x_f32, weight, bias, p, y](const Tensors& grads) {
              const Tensor go = y.defined() ? relu_grad(grads[0], y) : grads[0];
              Tensor gx = input.requires_grad() ? conv2d_backward_input_impl(go, weight, input.shape(), p) : Tensor();
-             auto [gw, gb] = weight_and_bias_grads(go, input, weight, bias, p);
+             auto [gw, gb] = weight_and_bias_grads(go, input, x_f32, weight, bias, p);
              return Tensors{gx, gw, gb};
            });
   }

@@ -8,6 +8,8 @@
 #include "backend/cpu/cast.h"
 #include "backend/cpu/elementwise.h"
 #include "backend/cpu/fused_backward.h"
+#include "backend/cpu/gelu.h"
+#include "backend/cpu/vec_math.h"
 #include "ops/reduce.h"
 
 namespace forge {
@@ -368,6 +370,15 @@ Tensor tanh(const Tensor& x) {
   return out;
 }
 
+namespace {
+// The exact GELU of a contiguous f32 tensor through the AVX2 kernel.
+Tensor gelu_exact_f32(const Tensor& x) {
+  Tensor out = empty(x.shape());
+  cpu::gelu_forward(x.data<float>(), out.data<float>(), x.numel());
+  return out;
+}
+}  // namespace
+
 Tensor gelu(const Tensor& x, bool approximate) {
   constexpr float kInvSqrt2 = 0.70710678118654752f;
   constexpr float kSqrt2OverPi = 0.79788456080286536f;
@@ -376,7 +387,9 @@ Tensor gelu(const Tensor& x, bool approximate) {
                                          const float inner = kSqrt2OverPi * (v + 0.044715f * v * v * v);
                                          return 0.5f * v * (1.0f + std::tanh(inner));
                                        })
-                           : map_unary(x, "gelu", [](float v) { return 0.5f * v * (1.0f + std::erf(v * kInvSqrt2)); });
+                    : x.dtype() == DType::kF32 && x.is_contiguous()
+                        ? gelu_exact_f32(x)
+                        : map_unary(x, "gelu", [](float v) { return 0.5f * v * (1.0f + cpu::erf_approx(v * kInvSqrt2)); });
   if (needs_grad({&x})) {
     record("gelu", {x}, out, [x, approximate](const Tensors& g) {
       if (!approximate && !grad_enabled() && x.dtype() == DType::kF32 && g[0].dtype() == DType::kF32 &&
@@ -389,7 +402,7 @@ Tensor gelu(const Tensor& x, bool approximate) {
       }
       if (!approximate) {
         // d/dx x*Phi(x) = Phi(x) + x*phi(x)
-        Tensor cdf = map_unary(x, "gelu_backward", [](float v) { return 0.5f * (1.0f + std::erf(v * kInvSqrt2)); });
+        Tensor cdf = map_unary(x, "gelu_backward", [](float v) { return 0.5f * (1.0f + cpu::erf_approx(v * kInvSqrt2)); });
         Tensor pdf = mul(exp(mul(square(x), -0.5)), 1.0 / std::sqrt(2.0 * std::numbers::pi));
         return Tensors{mul(g[0], add(cdf, mul(x, pdf)))};
       }

@@ -230,19 +230,25 @@ std::vector<std::string> KerasTokenizer::sequences_to_texts(const std::vector<st
 
 std::string KerasTokenizer::to_json() const {
   using ordered = nlohmann::ordered_json;
+  // ordered_json's operator[] searches its keys linearly (quadratic over a 30k-word vocabulary,
+  // ~10 s for the fortunes corpus); the keys here are unique, so append to the vector directly.
+  auto append = [](ordered& obj, std::string key, ordered value) {
+    auto& items = obj.get_ref<ordered::object_t&>();
+    items.Container::emplace_back(std::move(key), std::move(value));
+  };
   ordered counts = ordered::object(), docs = ordered::object(), index_docs = ordered::object();
-  for (const auto& [w, c] : word_counts_) counts[w] = c;
+  for (const auto& [w, c] : word_counts_) append(counts, w, c);
   for (const auto& [w, c] : word_docs_) {
-    docs[w] = c;
-    index_docs[std::to_string(word_index_.at(w))] = c;
+    append(docs, w, c);
+    append(index_docs, std::to_string(word_index_.at(w)), c);
   }
   // word_index in index order (as Keras's dict is built).
   ordered word_index = ordered::object(), index_word = ordered::object();
-  for (const auto& [i, w] : index_word_) index_word[std::to_string(i)] = w;
+  for (const auto& [i, w] : index_word_) append(index_word, std::to_string(i), w);
   std::vector<std::pair<int64_t, std::string>> by_index;
   for (const auto& [w, i] : word_index_) by_index.emplace_back(i, w);
   std::sort(by_index.begin(), by_index.end());
-  for (const auto& [i, w] : by_index) word_index[w] = i;
+  for (const auto& [i, w] : by_index) append(word_index, w, i);
   ordered config = {{"num_words", options_.num_words > 0 ? ordered(options_.num_words) : ordered(nullptr)},
                     {"filters", options_.filters},
                     {"lower", options_.lower},
@@ -258,6 +264,45 @@ std::string KerasTokenizer::to_json() const {
   return ordered({{"class_name", "Tokenizer"}, {"config", config}}).dump();
 }
 
+namespace {
+
+// SAX handler for a flat JSON object {key: scalar, ...}: keeps the pairs in file order.
+// Anything else (arrays, nested objects, a top-level scalar) marks the input as not flat.
+struct FlatObjectReader {
+  std::vector<std::pair<std::string, nlohmann::json>> items;
+  std::string pending_key, error;
+  int depth = 0;
+  bool nested = false, seen_object = false;
+
+  bool flat_object() const { return seen_object && !nested; }
+  bool value(nlohmann::json v) {
+    if (depth != 1) return nested = true, false;
+    items.emplace_back(std::move(pending_key), std::move(v));
+    return true;
+  }
+  bool null() { return value(nullptr); }
+  bool boolean(bool v) { return value(v); }
+  bool number_integer(nlohmann::json::number_integer_t v) { return value(v); }
+  bool number_unsigned(nlohmann::json::number_unsigned_t v) { return value(v); }
+  bool number_float(nlohmann::json::number_float_t v, const std::string&) { return value(v); }
+  bool string(std::string& v) { return value(std::move(v)); }
+  bool binary(nlohmann::json::binary_t&) { return nested = true, false; }
+  bool start_object(std::size_t) {
+    if (depth++ != 0) return nested = true, false;
+    return seen_object = true;
+  }
+  bool end_object() { return --depth, true; }
+  bool start_array(std::size_t) { return nested = true, false; }
+  bool end_array() { return true; }
+  bool key(std::string& k) { return pending_key = std::move(k), true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::json::exception& e) {
+    error = e.what();
+    return false;
+  }
+};
+
+}  // namespace
+
 KerasTokenizer KerasTokenizer::from_json(const std::string& text) {
   using ordered = nlohmann::ordered_json;
   ordered root;
@@ -269,16 +314,17 @@ KerasTokenizer KerasTokenizer::from_json(const std::string& text) {
   FORGE_CHECK(root.is_object() && root.contains("config") && root["config"].is_object(),
               "[keras_tokenizer] from_json: expected {{\"class_name\": \"Tokenizer\", \"config\": {{...}}}}");
   const ordered& c = root["config"];
+  // The inner dicts are flat {key: scalar} objects of ~30k entries: read them as a list of
+  // (key, value) pairs in file order (ordered_json's parse would search its keys per insert).
   auto inner = [&](const char* key) {
     FORGE_CHECK(c.contains(key) && c[key].is_string(), "[keras_tokenizer] from_json: config.{} must be a JSON string",
                 key);
-    try {
-      ordered j = ordered::parse(c[key].get<std::string>());
-      FORGE_CHECK(j.is_object(), "[keras_tokenizer] from_json: config.{} must hold a JSON object", key);
-      return j;
-    } catch (const nlohmann::json::exception& e) {
-      fail("[keras_tokenizer] from_json: config.{} is not valid JSON: {}", key, e.what());
-    }
+    FlatObjectReader reader;
+    const bool ok = nlohmann::json::sax_parse(c[key].get<std::string>(), &reader);
+    FORGE_CHECK(reader.error.empty(), "[keras_tokenizer] from_json: config.{} is not valid JSON: {}", key, reader.error);
+    FORGE_CHECK(ok && reader.flat_object(), "[keras_tokenizer] from_json: config.{} must hold a JSON object of scalars",
+                key);
+    return std::move(reader.items);
   };
   try {
     KerasTokenizerOptions o;
@@ -290,18 +336,18 @@ KerasTokenizer KerasTokenizer::from_json(const std::string& text) {
     if (c.contains("oov_token") && !c["oov_token"].is_null()) o.oov_token = c["oov_token"].get<std::string>();
     KerasTokenizer t(o);
     t.document_count_ = c.value("document_count", int64_t{0});
-    const ordered counts = inner("word_counts"), docs = inner("word_docs"), word_index = inner("word_index"),
-                  index_word = inner("index_word");
-    for (const auto& [w, n] : counts.items()) {
+    const auto counts = inner("word_counts"), docs = inner("word_docs"), word_index = inner("word_index"),
+               index_word = inner("index_word");
+    for (const auto& [w, n] : counts) {
       t.count_pos_[w] = t.word_counts_.size();
       t.word_counts_.emplace_back(w, n.get<int64_t>());
     }
-    for (const auto& [w, n] : docs.items()) {
+    for (const auto& [w, n] : docs) {
       t.docs_pos_[w] = t.word_docs_.size();
       t.word_docs_.emplace_back(w, n.get<int64_t>());
     }
-    for (const auto& [w, i] : word_index.items()) t.word_index_[w] = i.get<int64_t>();
-    for (const auto& [i, w] : index_word.items()) t.index_word_[std::stoll(i)] = w.get<std::string>();
+    for (const auto& [w, i] : word_index) t.word_index_[w] = i.get<int64_t>();
+    for (const auto& [i, w] : index_word) t.index_word_[std::stoll(i)] = w.get<std::string>();
     return t;
   } catch (const nlohmann::json::exception& e) {
     fail("[keras_tokenizer] from_json: wrong value type: {}", e.what());

@@ -115,6 +115,13 @@ TEST(KerasTokenizer, BadInput) {
   EXPECT_THROW_MSG(tok.fit_on_texts({"ok", "bad \xff byte"}), "not valid UTF-8 (byte 0xff at offset 4)");
   EXPECT_THROW_MSG(KerasTokenizer::from_json("{"), "[keras_tokenizer] from_json: not valid JSON");
   EXPECT_THROW_MSG(KerasTokenizer::from_json(R"({"config": {"word_counts": 3}})"), "config.word_counts must be");
+  // The inner dicts are read by a flat-object SAX reader: bad JSON, arrays and nesting are errors.
+  EXPECT_THROW_MSG(KerasTokenizer::from_json(R"({"config": {"word_counts": "{\"a\": "}})"),
+                   "config.word_counts is not valid JSON");
+  EXPECT_THROW_MSG(KerasTokenizer::from_json(R"({"config": {"word_counts": "[1]"}})"),
+                   "config.word_counts must hold a JSON object");
+  EXPECT_THROW_MSG(KerasTokenizer::from_json(R"({"config": {"word_counts": "{\"a\": {\"b\": 1}}"}})"),
+                   "config.word_counts must hold a JSON object");
 }
 
 }  // namespace

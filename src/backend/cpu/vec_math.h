@@ -53,4 +53,31 @@ inline float sqrt_nonneg(float v_in) {
   return root * (tiny ? 1.1920928955078125e-7f : 1.0f);
 }
 
+// erf(x) as the rational x * P(x^2) / Q(x^2) on [-4, 4] (the coefficients of Eigen's / XLA's
+// float erf; beyond +-4 erf rounds to +-1 in float), evaluated in double: within 1.6 ulp of
+// std::erf where |erf| > 1e-3 and 1e-7 absolute everywhere (float evaluation of the same
+// rational loses ~5 ulp near |x| = 3). NaN gives NaN. Branch-free so GCC vectorizes it
+// (std::erf is a scalar libm call); tests/ops/vec_math_erf_test.cpp checks it.
+inline float erf_approx(float x_in) {
+  // Convert first, then clamp with selects between values (GCC does not if-convert a select
+  // next to a conversion into a vector blend); NaN passes both selects unchanged.
+  double x = x_in;
+  x = x > 4.0 ? 4.0 : x;
+  x = x < -4.0 ? -4.0 : x;
+  const double x2 = x * x;
+  double p = -2.72614225801306e-10;
+  p = p * x2 + 2.77068142495902e-08;
+  p = p * x2 - 2.10102402082508e-06;
+  p = p * x2 - 5.69250639462346e-05;
+  p = p * x2 - 7.34990630326855e-04;
+  p = p * x2 - 2.95459980854025e-03;
+  p = p * x2 - 1.60960333262415e-02;
+  double q = -1.45660718464996e-05;
+  q = q * x2 - 2.13374055278905e-04;
+  q = q * x2 - 1.68282697438203e-03;
+  q = q * x2 - 7.37332916720468e-03;
+  q = q * x2 - 1.42647390514189e-02;
+  return static_cast<float>(x * p / q);
+}
+
 }  // namespace forge::cpu
