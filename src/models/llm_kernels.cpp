@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend/cpu/gelu.h"
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/expf_exact.h"
 #include "backend/cpu/half.h"
@@ -231,23 +232,8 @@ inline float exp_nonpos(float v_in) {
   return p * std::bit_cast<float>((ni + 127) << 23);
 }
 
-// Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7); inline so callers' loops vectorize.
-inline float erf_as(float x) {
-  constexpr float p = 0.3275911f, a1 = 0.254829592f, a2 = -0.284496736f, a3 = 1.421413741f,
-                  a4 = -1.453152027f, a5 = 1.061405429f;
-  // |x| and the sign by bit operations (selects over FP values stop GCC's vectorizer). Large |x|
-  // gives t -> 0 and exp_nonpos's floor, so erf -> 1.
-  const uint32_t sign = std::bit_cast<uint32_t>(x) & 0x80000000u;
-  const float ax = std::bit_cast<float>(std::bit_cast<uint32_t>(x) ^ sign);
-  const float t = 1.0f / (1.0f + p * ax);
-  const float poly = ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t;
-  const float r = 1.0f - poly * exp_nonpos(-ax * ax);
-  return std::bit_cast<float>(std::bit_cast<uint32_t>(r) | sign);
-}
-
 }  // namespace
 
-float erf_approx(float x) { return erf_as(x); }
 
 void add_inplace(float* x, const float* r, int64_t n) {
 #pragma omp simd
@@ -260,8 +246,7 @@ void gelu_inplace(float* x, int64_t n, bool tanh_approx) {
     for (int64_t i = 0; i < n; ++i)
       x[i] = 0.5f * x[i] * (1.0f + std::tanh(k * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
   } else {
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + erf_as(x[i] * 0.7071067811865476f));
+    cpu::gelu_forward(x, x, n);
   }
 }
 

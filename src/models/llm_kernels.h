@@ -52,11 +52,9 @@ void rms_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, floa
 void layer_norm_rows(const float* x, int64_t m, int64_t n, const float* gain, const float* bias, float eps, float* y);
 // a = silu(a) * b, n elements.
 void silu_mul(float* a, const float* b, int64_t n);
-// GELU, exact (erf) or the tanh approximation GPT-2 uses. The erf form uses the vectorized
-// erf_approx below (|error| < 4e-7 in float: the formula oneDNN's and PyTorch's vectorized GELU use).
+// GELU, exact (erf) or the tanh approximation GPT-2 uses. The erf form is cpu::gelu_forward
+// (backend/cpu/gelu.h: the one vectorized erf of the project, within 1.6 ulp of std::erf).
 void gelu_inplace(float* x, int64_t n, bool tanh_approx);
-// erf(x) by Abramowitz & Stegun 7.1.26 with exp_approx; branch-free, so loops over it vectorize.
-float erf_approx(float x);
 // x[i] += r[i] for i < n (residual add, vectorized).
 void add_inplace(float* x, const float* r, int64_t n);
 // Post-norm residual step over m rows of n: x = LayerNorm(x + h + h_bias) (h_bias [n] may be
