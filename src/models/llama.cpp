@@ -71,6 +71,33 @@ void rope_row(float* x, int64_t heads, int64_t hd, const float* cs, const float*
 
 }  // namespace
 
+std::vector<float> llama_rope_inv_freq(const LlamaConfig& c) {
+  const int64_t half = c.head_dim / 2;
+  std::vector<float> inv(static_cast<size_t>(half));
+  for (int64_t j = 0; j < half; ++j) {
+    double f =
+        std::pow(static_cast<double>(c.rope_theta), -2.0 * static_cast<double>(j) / static_cast<double>(c.head_dim));
+    if (c.rope_scaling == "linear") {
+      f /= c.rope_factor;
+    } else if (c.rope_scaling == "llama3") {
+      const double low_wl = static_cast<double>(c.rope_original_context) / c.rope_low_freq_factor;
+      const double high_wl = static_cast<double>(c.rope_original_context) / c.rope_high_freq_factor;
+      const double wl = 2.0 * std::numbers::pi / f;
+      if (wl > low_wl) {
+        f /= c.rope_factor;
+      } else if (wl >= high_wl) {
+        const double smooth = (static_cast<double>(c.rope_original_context) / wl - c.rope_low_freq_factor) /
+                              (c.rope_high_freq_factor - c.rope_low_freq_factor);
+        f = (1.0 - smooth) * f / c.rope_factor + smooth * f;
+      }
+    } else {
+      FORGE_CHECK(c.rope_scaling.empty(), "[llama] unknown rope scaling '{}' (known: linear, llama3)", c.rope_scaling);
+    }
+    inv[static_cast<size_t>(j)] = static_cast<float>(f);
+  }
+  return inv;
+}
+
 LlamaModel::LlamaModel(LlamaConfig config, const TensorLookup& lookup, text::TokenizerPtr tokenizer,
                        std::optional<std::string> chat_template, std::shared_ptr<void> keepalive)
     : config_(std::move(config)),
@@ -125,30 +152,7 @@ LlamaModel::LlamaModel(LlamaConfig config, const TensorLookup& lookup, text::Tok
     L.w_up = linear("ffn_up", l, c.d_ff, c.d_model);
     L.w_down = linear("ffn_down", l, c.d_model, c.d_ff);
   }
-  // Rotary frequencies with the checkpoint's scaling.
-  const int64_t half = c.head_dim / 2;
-  inv_freq_.resize(static_cast<size_t>(half));
-  for (int64_t j = 0; j < half; ++j) {
-    double f =
-        std::pow(static_cast<double>(c.rope_theta), -2.0 * static_cast<double>(j) / static_cast<double>(c.head_dim));
-    if (c.rope_scaling == "linear") {
-      f /= c.rope_factor;
-    } else if (c.rope_scaling == "llama3") {
-      const double low_wl = static_cast<double>(c.rope_original_context) / c.rope_low_freq_factor;
-      const double high_wl = static_cast<double>(c.rope_original_context) / c.rope_high_freq_factor;
-      const double wl = 2.0 * std::numbers::pi / f;
-      if (wl > low_wl) {
-        f /= c.rope_factor;
-      } else if (wl >= high_wl) {
-        const double smooth = (static_cast<double>(c.rope_original_context) / wl - c.rope_low_freq_factor) /
-                              (c.rope_high_freq_factor - c.rope_low_freq_factor);
-        f = (1.0 - smooth) * f / c.rope_factor + smooth * f;
-      }
-    } else {
-      FORGE_CHECK(c.rope_scaling.empty(), "[llama] unknown rope scaling '{}' (known: linear, llama3)", c.rope_scaling);
-    }
-    inv_freq_[static_cast<size_t>(j)] = static_cast<float>(f);
-  }
+  inv_freq_ = llama_rope_inv_freq(c);  // rotary frequencies with the checkpoint's scaling
 }
 
 std::unique_ptr<llm::KvCache> LlamaModel::new_cache(int64_t max_tokens) const {

@@ -43,6 +43,10 @@ struct LlamaConfig {
   bool dequantize_weights = false;
 };
 
+// Rotary inverse frequencies [head_dim / 2] of a config (theta and linear / llama3 scaling);
+// shared by LlamaModel and the trainable LoRA model.
+std::vector<float> llama_rope_inv_freq(const LlamaConfig& config);
+
 // Role -> tensor name in GGUF and in Hugging Face checkpoints ("{}" = layer index).
 struct TensorNameRow {
   const char* role;

@@ -49,33 +49,6 @@ Tensor lora_linear(const Tensor& x, const Tensor& weight, const Tensor& a, const
   return base + linear(linear(lx, a), b) * scale;
 }
 
-std::vector<float> llama_rope_inv_freq(const LlamaConfig& c) {
-  const int64_t half = c.head_dim / 2;
-  std::vector<float> inv(static_cast<size_t>(half));
-  for (int64_t j = 0; j < half; ++j) {
-    double f =
-        std::pow(static_cast<double>(c.rope_theta), -2.0 * static_cast<double>(j) / static_cast<double>(c.head_dim));
-    if (c.rope_scaling == "linear") {
-      f /= c.rope_factor;
-    } else if (c.rope_scaling == "llama3") {
-      const double low_wl = static_cast<double>(c.rope_original_context) / c.rope_low_freq_factor;
-      const double high_wl = static_cast<double>(c.rope_original_context) / c.rope_high_freq_factor;
-      const double wl = 2.0 * std::numbers::pi / f;
-      if (wl > low_wl) {
-        f /= c.rope_factor;
-      } else if (wl >= high_wl) {
-        const double smooth = (static_cast<double>(c.rope_original_context) / wl - c.rope_low_freq_factor) /
-                              (c.rope_high_freq_factor - c.rope_low_freq_factor);
-        f = (1.0 - smooth) * f / c.rope_factor + smooth * f;
-      }
-    } else {
-      FORGE_CHECK(c.rope_scaling.empty(), "[llama] unknown rope scaling '{}' (known: linear, llama3)", c.rope_scaling);
-    }
-    inv[static_cast<size_t>(j)] = static_cast<float>(f);
-  }
-  return inv;
-}
-
 LlamaLoraModel::LlamaLoraModel(const LlamaCheckpoint& base, const LoraConfig& lora, uint64_t seed)
     : config_(base.config), lora_(lora), gen_(seed) {
   check_lora_config(lora_);

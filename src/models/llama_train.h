@@ -19,9 +19,6 @@ namespace forge::models {
 Tensor lora_linear(const Tensor& x, const Tensor& weight, const Tensor& a, const Tensor& b, double scale,
                    double dropout = 0.0, bool training = false, Generator* gen = nullptr);
 
-// Rotary inverse frequencies [head_dim / 2] of a config (theta and linear / llama3 scaling),
-// as LlamaModel computes them.
-std::vector<float> llama_rope_inv_freq(const LlamaConfig& config);
 
 class LlamaLoraModel {
  public:
