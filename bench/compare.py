@@ -5,9 +5,10 @@
     /usr/bin/python3 bench/compare.py --only mlp_train,mlp_latency --runs 3 --samples 12800
     /usr/bin/python3 bench/compare.py --json out.json --markdown out.md
 
-Each run is a fresh process (`bench/forge_bench NAME --json` with OMP_NUM_THREADS and
-OMP_WAIT_POLICY=passive; `bench/reference/torch_workloads.py NAME --json` with
-torch.set_num_threads), Forge and PyTorch alternating so machine noise hits both alike.
+Each run is a fresh process (`bench/forge_bench NAME --json` with OMP_NUM_THREADS and the
+OpenMP wait policy it sets itself, a ~50 us bounded spin, see core/parallel.h;
+`bench/reference/torch_workloads.py NAME --json` with torch.set_num_threads and libgomp's
+default ~7 ms spin), Forge and PyTorch alternating so machine noise hits both alike.
 Reports the median of each (system, threads) and the ratio Forge/PyTorch with each system at
 its best thread count, as a Markdown table (for docs/BENCHMARKS.md) and JSON.
 
@@ -64,7 +65,8 @@ def measure(name, system, threads, a):
                OPENBLAS_NUM_THREADS=str(threads))  # Debian torch links OpenBLAS (spinning pool)
     common = [name, "--threads", str(threads), "--samples", str(a.samples), "--json"]
     if system == "forge":
-        env["OMP_WAIT_POLICY"] = "passive"
+        env.pop("OMP_WAIT_POLICY", None)  # forge_bench applies its own bounded spin
+        env.pop("GOMP_SPINCOUNT", None)
         return run_json([a.forge_bench] + common, env)
     return run_json([a.python, TORCH] + common, env)
 

@@ -21,7 +21,7 @@ Rows (SmolLM2-135M-Instruct Q4_1 GGUF and all-MiniLM-L6-v2 from models/):
 
 Each run is a fresh process; the systems alternate so machine noise hits both alike. Medians per
 (system, threads); the ratio compares each system at its best thread count. Forge processes get
-OMP_NUM_THREADS=N and OMP_WAIT_POLICY=passive, llama.cpp gets -t N, PyTorch torch.set_num_threads(N).
+OMP_NUM_THREADS=N (and their own bounded-spin wait policy), llama.cpp gets -t N, PyTorch torch.set_num_threads(N).
 """
 import argparse, json, os, statistics, subprocess, sys, time
 
@@ -50,7 +50,10 @@ def log(*a):
 
 
 def forge_env(threads):
-    return dict(os.environ, OMP_NUM_THREADS=str(threads), OMP_WAIT_POLICY="passive")
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env.pop("OMP_WAIT_POLICY", None)  # forge and forge_bench apply their own bounded spin
+    env.pop("GOMP_SPINCOUNT", None)
+    return env
 
 
 def run_json_line(cmd, env=None):

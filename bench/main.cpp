@@ -10,16 +10,12 @@
 
 #include "bench/bench.h"
 #include "core/error.h"
+#include "core/parallel.h"
 
 int run_kernels(int argc, char** argv);  // kernels.cpp
 
 int main(int argc, char** argv) {
-  // Waiting OpenMP threads must sleep, not spin, when two vCPUs share one core; the runtime
-  // reads the policy once at start-up, so re-execute with it set.
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
-    setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv("/proc/self/exe", argv);
-  }
+  forge::configure_openmp_wait(argv);  // bounded spin, then sleep (core/parallel.h)
   if (argc > 1 && std::strcmp(argv[1], "kernels") == 0) return run_kernels(argc - 1, argv + 1);
   try {
     return forge::bench::main_entry(std::vector<std::string>(argv + 1, argv + argc));

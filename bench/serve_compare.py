@@ -101,7 +101,7 @@ def start_forge(a, work, port, *models, keys=True, extra=()):
     else:
         cmd += ["--no-keys"]
     cmd += list(extra)
-    p = Proc(cmd, os.path.join(work, f"forge-{port}.log"), dict(os.environ, OMP_WAIT_POLICY="passive"))
+    p = Proc(cmd, os.path.join(work, f"forge-{port}.log"), dict(os.environ))
     wait_ready(port, p.p, "forge serve")
     return p, key
 

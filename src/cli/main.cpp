@@ -6,9 +6,10 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/parallel.h"
 
 int main(int argc, char** argv) {
-  forge::cli::ensure_passive_openmp(argc, argv);
+  forge::configure_openmp_wait(argv);  // bounded spin, then sleep (core/parallel.h)
   CLI::App app{"forge: train, run and serve neural networks in one native binary"};
   app.require_subcommand(1);
   forge::cli::register_quickstart(app);
