@@ -123,6 +123,53 @@ inline bool max_pool_2x2_x8(const float* r0, const float* r1, int32_t base, int3
 }
 #endif
 
+#if defined(__AVX2__)
+// One output row of 1 x kw windows with stride sw, every window inside the input (1-D pooling,
+// e.g. the text CNN's MaxPooling1D(7)): eight outputs per step, each window position gathered
+// across the eight windows, blends keep the first maximum. `row_offset` is the row's first index
+// in the plane. Returns true when a NaN was seen (the caller redoes the row generically).
+bool max_pool_1xk_row(const float* row, int32_t row_offset, int64_t out_w, int64_t kw, int64_t sw, float* y,
+                      int64_t* idx) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i step = _mm256_mullo_epi32(lane, _mm256_set1_epi32(static_cast<int32_t>(sw)));
+  __m256 nan = _mm256_setzero_ps();
+  for (int64_t ow = 0; ow < out_w; ow += 8) {
+    const int m = static_cast<int>(std::min<int64_t>(8, out_w - ow));
+    const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(m), lane);
+    const float* base = row + ow * sw;
+    auto gather = [&](int64_t j) {
+      return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base + j, step, _mm256_castsi256_ps(live), 4);
+    };
+    __m256 best = gather(0);
+    __m256i best_j = _mm256_setzero_si256();
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(best, best, _CMP_UNORD_Q));
+    for (int64_t j = 1; j < kw; ++j) {
+      const __m256 v = gather(j);
+      nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+      const __m256 take = _mm256_cmp_ps(v, best, _CMP_GT_OQ);
+      best = _mm256_blendv_ps(best, v, take);
+      best_j = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(best_j),
+                                                    _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int32_t>(j))), take));
+    }
+    const __m256i index = _mm256_add_epi32(
+        _mm256_add_epi32(_mm256_set1_epi32(row_offset + static_cast<int32_t>(ow * sw)), step), best_j);
+    auto* io = reinterpret_cast<long long*>(idx + ow);
+    const __m256i index_lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(index));
+    const __m256i index_hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(index, 1));
+    if (m == 8) {
+      _mm256_storeu_ps(y + ow, best);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(io), index_lo);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(io + 4), index_hi);
+    } else {
+      _mm256_maskstore_ps(y + ow, live, best);
+      _mm256_maskstore_epi64(io, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(live)), index_lo);
+      _mm256_maskstore_epi64(io + 4, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(live, 1)), index_hi);
+    }
+  }
+  return _mm256_movemask_ps(nan) != 0;
+}
+#endif
+
 template <typename GenericRow>
 void max_pool_2x2(const Pool2dGeometry& g, const float* x, float* y, int64_t* idx, GenericRow&& generic_row) {
   for (int64_t oh = 0; oh < g.out_h; ++oh) {
@@ -182,6 +229,22 @@ void max_pool2d_forward(const Pool2dGeometry& g, const float* in, float* out, in
     });
     return;
   }
+#if defined(__AVX2__)
+  if (g.kernel_h == 1 && g.stride_h == 1 && g.pad_top == 0 && g.pad_left == 0 && g.out_h <= g.in_h &&
+      (g.out_w - 1) * g.stride_w + g.kernel_w <= g.in_w && in_plane < (int64_t{1} << 30)) {
+    for_planes(g, [&](int64_t p) {
+      const float* x = in + p * in_plane;
+      for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        float* y = out + p * out_plane + oh * g.out_w;
+        int64_t* idx = indices + p * out_plane + oh * g.out_w;
+        if (max_pool_1xk_row(x + oh * g.in_w, static_cast<int32_t>(oh * g.in_w), g.out_w, g.kernel_w, g.stride_w, y,
+                             idx))
+          max_pool_rows(g, x, out + p * out_plane, indices + p * out_plane, oh, oh + 1);
+      }
+    });
+    return;
+  }
+#endif
   for_planes(g, [&](int64_t p) {
     max_pool_rows(g, in + p * in_plane, out + p * out_plane, indices + p * out_plane, 0, g.out_h);
   });

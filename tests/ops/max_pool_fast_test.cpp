@@ -1,4 +1,4 @@
-// The vectorized 2x2 / stride-2 max-pool path against a naive loop over many widths (full
+// The vectorized max-pool paths (2x2 / stride 2, and 1-D windows) against a naive loop over many widths (full
 // eight-output blocks, the overlapping last block, masked rows of fewer than eight outputs),
 // with ties (first maximum in window order wins) and NaNs (the window's first NaN wins): output
 // values and where backward sends each gradient.
@@ -78,6 +78,53 @@ TEST(MaxPool2x2, MatchesNaiveLoopAcrossWidthsTiesAndNaNs) {
       const std::vector<float> grad = t.grad().to_vector<float>();
       for (size_t k = 0; k < grad.size(); ++k)
         EXPECT_EQ(grad[k], expected[k]) << "w=" << w << " h=" << h << " input " << k;
+    }
+  }
+}
+
+// 1-D windows (the gathered AVX2 path): kernel k, stride s, valid padding, against a naive loop.
+TEST(MaxPool1xK, MatchesNaiveLoopAcrossKernelsStridesTiesAndNaNs) {
+  Generator gen(11);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t k : {2, 3, 7}) {
+    for (int64_t stride = 1; stride <= k; ++stride) {
+      for (int64_t len : {7, 9, 20, 64, 94, 101}) {
+        if (len < k) continue;
+        const int64_t planes = 4, out_len = (len - k) / stride + 1;
+        std::vector<float> x(static_cast<size_t>(planes * len));
+        for (float& v : x) v = static_cast<float>(static_cast<int>(gen.uniform() * 5.0));
+        x[static_cast<size_t>(len + 2)] = nan;
+        Tensor t = from_vector(x, {2, 2, len});
+        t.set_requires_grad(true);
+        Tensor y = max_pool1d(t, k, stride);
+        ASSERT_EQ(y.numel(), planes * out_len);
+        const std::vector<float> got = y.to_vector<float>();
+        std::vector<float> weights(got.size());
+        std::vector<float> expected(x.size(), 0.0f);
+        for (int64_t p = 0; p < planes; ++p) {
+          for (int64_t o = 0; o < out_len; ++o) {
+            const size_t out_i = static_cast<size_t>(p * out_len + o);
+            int64_t best = p * len + o * stride;
+            for (int64_t j = 0; j < k && !std::isnan(x[static_cast<size_t>(best)]); ++j) {
+              const int64_t at = p * len + o * stride + j;
+              if (std::isnan(x[static_cast<size_t>(at)]) || x[static_cast<size_t>(at)] > x[static_cast<size_t>(best)])
+                best = at;
+            }
+            const float want = x[static_cast<size_t>(best)];
+            if (std::isnan(want)) {
+              EXPECT_TRUE(std::isnan(got[out_i])) << "k=" << k << " s=" << stride << " len=" << len << " out " << out_i;
+            } else {
+              EXPECT_EQ(got[out_i], want) << "k=" << k << " s=" << stride << " len=" << len << " out " << out_i;
+            }
+            weights[out_i] = static_cast<float>(out_i + 1);
+            expected[static_cast<size_t>(best)] += weights[out_i];
+          }
+        }
+        sum(mul(y, from_vector(weights, y.shape()))).backward();
+        const std::vector<float> grad = t.grad().to_vector<float>();
+        for (size_t i = 0; i < grad.size(); ++i)
+          EXPECT_EQ(grad[i], expected[i]) << "k=" << k << " s=" << stride << " len=" << len << " input " << i;
+      }
     }
   }
 }
