@@ -10,6 +10,7 @@
 #include "autograd/grad_mode.h"
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/gemv.h"
+#include "core/parallel.h"
 #include "backend/cpu/gelu.h"
 #include "formats/safetensors.h"
 #include "nn/init.h"
@@ -204,15 +205,21 @@ constexpr int64_t kGemvMaxRows = 4;
 void linear_rows(const float* x, int64_t rows, int64_t in, const float* w, int64_t out, const float* bias, float* y,
                  bool accumulate) {
   if (rows <= kGemvMaxRows) {
-    // Decoding: a few rows; dot products over the weight rows beat oneDNN's GEMM setup.
+    // Decoding: a few rows; dot products over the weight rows beat oneDNN's GEMM setup. With
+    // more than one thread each streams its own block of weight rows (>= 128 KiB each).
+    auto gemv = [&](const float* xr, float* yr) {
+      parallel_for(0, out, std::max<int64_t>(16, 32768 / std::max<int64_t>(1, in)), [&](int64_t lo, int64_t hi) {
+        cpu::gemv_rows(hi - lo, in, xr, w + lo * in, in, bias != nullptr ? bias + lo : nullptr, yr + lo);
+      });
+    };
     thread_local std::vector<float> tmp;
     for (int64_t r = 0; r < rows; ++r) {
       if (!accumulate) {
-        cpu::gemv_rows(out, in, x + r * in, w, in, bias, y + r * out);
+        gemv(x + r * in, y + r * out);
         continue;
       }
       tmp.resize(static_cast<size_t>(out));
-      cpu::gemv_rows(out, in, x + r * in, w, in, bias, tmp.data());
+      gemv(x + r * in, tmp.data());
       float* yr = y + r * out;
       for (int64_t i = 0; i < out; ++i) yr[i] += tmp[static_cast<size_t>(i)];
     }

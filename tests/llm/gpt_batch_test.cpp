@@ -57,6 +57,24 @@ TEST(GptBatch, SingleSequenceAllRowsMatchesFullForward) {
   EXPECT_TRUE(test::all_close(last, all.slice(0, 7, 8), 1e-5, 1e-6));
 }
 
+// Decoding splits each weight matrix's rows over the threads: the logits must not change.
+TEST(GptBatch, DecodeWithTwoThreadsEqualsOneThread) {
+  auto m = std::make_shared<Gpt>(GptConfig{.vocab_size = 13, .context = 32, .n_layer = 1, .n_head = 4, .d_model = 256}, 3);
+  m->eval();
+  GptLM lm(m, nullptr);
+  const std::vector<int32_t> prompt{1, 2, 3, 4};
+  auto decode = [&](int threads) {
+    set_num_threads(threads);
+    auto cache = lm.new_cache(32);
+    std::vector<Tensor> out{lm.forward(prompt, *cache)};
+    for (int32_t t : {5, 6, 7}) out.push_back(lm.forward({t}, *cache));
+    set_num_threads(1);
+    return out;
+  };
+  const std::vector<Tensor> one = decode(1), two = decode(2);
+  for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(test::all_close(two[i], one[i], 1e-6, 1e-7)) << "step " << i;
+}
+
 TEST(GptBatch, Errors) {
   auto m = std::make_shared<Gpt>(tiny(), 1);
   GptLM lm(m, nullptr);
