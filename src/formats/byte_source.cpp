@@ -9,12 +9,44 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 #include "core/error.h"
 
 namespace forge {
 
 namespace {
+
+// The address ranges of the live read-only file mappings: release_file_pages acts only inside them
+// (MADV_DONTNEED on any other memory, e.g. a heap buffer, would zero it).
+class MappingRegistry {
+ public:
+  void add(uintptr_t begin, uintptr_t end) {
+    std::lock_guard lock(mutex_);
+    ranges_[begin] = end;
+  }
+  void remove(uintptr_t begin) {
+    std::lock_guard lock(mutex_);
+    ranges_.erase(begin);
+  }
+  bool contains(uintptr_t begin, uintptr_t end) const {
+    std::lock_guard lock(mutex_);
+    auto it = ranges_.upper_bound(begin);
+    if (it == ranges_.begin()) return false;
+    --it;
+    return begin >= it->first && end <= it->second;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<uintptr_t, uintptr_t> ranges_;  // begin -> end
+};
+
+MappingRegistry& mappings() {
+  static MappingRegistry registry;
+  return registry;
+}
 
 class MappedFile : public ByteSource {
  public:
@@ -38,8 +70,12 @@ class MappedFile : public ByteSource {
     }
     ::close(fd);
     const size_t size = size_;
-    storage_ = Storage::wrap(mapped, size_, [mapped, size] {
-      if (mapped) ::munmap(mapped, size);
+    const auto begin = reinterpret_cast<uintptr_t>(mapped);
+    if (mapped) mappings().add(begin, begin + size);
+    storage_ = Storage::wrap(mapped, size_, [mapped, size, begin] {
+      if (!mapped) return;
+      mappings().remove(begin);
+      ::munmap(mapped, size);
     });
   }
   const std::string& name() const override { return path_; }
@@ -56,6 +92,15 @@ class MappedFile : public ByteSource {
 }  // namespace
 
 std::shared_ptr<ByteSource> open_file(const std::string& path) { return std::make_shared<MappedFile>(path); }
+
+bool release_file_pages(const void* p, size_t bytes) {
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto addr = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t begin = (addr + page - 1) / page * page;
+  const uintptr_t end = (addr + bytes) / page * page;
+  if (end <= begin || !mappings().contains(addr, addr + bytes)) return false;
+  return ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED) == 0;
+}
 
 void write_file_atomic(const std::string& path, const std::function<void(std::FILE*)>& write) {
   const std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());

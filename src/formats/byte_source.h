@@ -24,6 +24,13 @@ class ByteSource {
 // Memory-maps a file read-only. Throws "[file] cannot open PATH: reason".
 std::shared_ptr<ByteSource> open_file(const std::string& path);
 
+// Drops this process's resident pages of [p, p + bytes) (the whole pages inside the range) once
+// their contents live on elsewhere (a packed copy of the weights). Only acts when the range lies
+// inside a file mapped by open_file: those mappings are read-only, so a page touched again is
+// re-read from the file and nothing is lost (MADV_DONTNEED). It works whoever else maps or caches
+// the file (MADV_PAGEOUT skipped pages that another process also mapped). Returns whether it acted.
+bool release_file_pages(const void* p, size_t bytes);
+
 // Writes a file so that a crash at any moment leaves either the old or the new contents:
 // write to PATH.tmp-PID, fsync, rename over PATH, fsync the directory.
 void write_file_atomic(const std::string& path, const std::function<void(std::FILE*)>& write);

@@ -43,7 +43,7 @@ void release_tokenizer_metadata(GgufFile& file) {
   }
   ::malloc_trim(0);
   // The metadata's file pages are not read again either.
-  cpu::release_source_pages(file.source->data(), static_cast<size_t>(file.data_offset));
+  release_file_pages(file.source->data(), static_cast<size_t>(file.data_offset));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "backend/cpu/vec_math.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "formats/byte_source.h"
 
 namespace forge::models {
 
@@ -43,7 +44,7 @@ LinearWeight make_linear(const Tensor& weight, const Tensor& bias, const std::st
     w.packed = std::make_shared<const cpu::PackedQuantMatrix>(
         cpu::pack_quant_rows(c.raw_data(), c.dtype(), w.out, w.in));
     // Only the packed copy is read from now on (token embeddings read single rows).
-    cpu::release_source_pages(c.raw_data(), nbytes_for(c.dtype(), c.numel()));
+    release_file_pages(c.raw_data(), nbytes_for(c.dtype(), c.numel()));
   }
   if (bias.defined()) {
     FORGE_CHECK(bias.dim() == 1 && bias.size(0) == w.out, "[pretrained] bias of '{}' must be [{}], got {}", what, w.out,

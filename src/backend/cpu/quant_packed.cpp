@@ -175,18 +175,6 @@ void dequantize_packed_rows(const PackedQuantMatrix& p, int64_t r0, int64_t r1, 
   }
 }
 
-void release_source_pages(const void* p, size_t bytes) {
-#ifdef MADV_PAGEOUT
-  const auto page = static_cast<uintptr_t>(4096);
-  const auto begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
-  const auto end = (reinterpret_cast<uintptr_t>(p) + bytes) / page * page;
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
-#else
-  (void)p;
-  (void)bytes;
-#endif
-}
-
 void quantize_act_rows(const float* x, int64_t M, int64_t K, std::vector<BlockQ8A>& act) {
   const int64_t nb = K / 32;
   if (act.size() < static_cast<size_t>(M * nb)) act.resize(static_cast<size_t>(M * nb));

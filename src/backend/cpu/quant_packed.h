@@ -50,12 +50,6 @@ void unpack_quant_row(const PackedQuantMatrix& w, int64_t row, void* dst);
 // dequantize_row on the original rows.
 void dequantize_packed_rows(const PackedQuantMatrix& w, int64_t r0, int64_t r1, float* dst);
 
-// Asks the kernel to drop the resident pages of [p, p + bytes) (whole pages inside the range) once
-// their contents live on in a packed copy: clean file-backed pages (a memory-mapped checkpoint)
-// are re-read from the file if touched again, so this never loses data (MADV_PAGEOUT; anonymous
-// pages without swap are left alone). Keeps peak RSS near one copy of the weights.
-void release_source_pages(const void* p, size_t bytes);
-
 // Quantizes M activation rows of K floats to Q8A blocks (`act` gets M * K/32 blocks; it only
 // grows, so a reused vector makes this allocation-free).
 void quantize_act_rows(const float* x, int64_t M, int64_t K, std::vector<BlockQ8A>& act);
