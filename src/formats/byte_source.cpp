@@ -43,9 +43,11 @@ class MappingRegistry {
   std::map<uintptr_t, uintptr_t> ranges_;  // begin -> end
 };
 
+// Never destroyed: mapped files held by other static objects are unmapped during exit, after a
+// function-local static registry would already be gone.
 MappingRegistry& mappings() {
-  static MappingRegistry registry;
-  return registry;
+  static auto* registry = new MappingRegistry;
+  return *registry;
 }
 
 class MappedFile : public ByteSource {
