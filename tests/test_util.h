@@ -4,6 +4,7 @@
 #include <string>
 
 #include "forge.h"
+#include "ops/precision.h"
 
 namespace forge::test {
 
@@ -17,6 +18,12 @@ Tensor randn_leaf(const Shape& shape, uint64_t seed);
 std::string data_dir();  // tests/ in the source tree
 
 }  // namespace forge::test
+
+// Skips a test of the bf16 paths on CPUs where oneDNN has no bf16 kernels (no AVX-512).
+#define FORGE_REQUIRE_BF16()                                                               \
+  do {                                                                                     \
+    if (!::forge::bf16_supported()) GTEST_SKIP() << "this CPU has no AVX-512: no bf16 kernels"; \
+  } while (false)
 
 #define EXPECT_THROW_MSG(stmt, substring)                                                       \
   do {                                                                                          \

@@ -10,6 +10,7 @@
 #include "llm/embedding_model.h"
 #include "models/hf_checkpoint.h"
 #include "models/llm_kernels.h"
+#include "ops/precision.h"
 
 namespace forge::models {
 
@@ -40,7 +41,10 @@ class BertModel final : public llm::EmbeddingModel {
   const BertConfig& config() const { return config_; }
   // Opt-in: run the encoder's linear layers as bf16 GEMMs (oneDNN, f32 accumulation; about twice
   // the f32 rate on CPUs with AVX512-BF16). Off by default; attention, norms and pooling stay f32.
-  void set_bf16(bool on) { bf16_ = on; }
+  void set_bf16(bool on) {
+    if (on) require_bf16("the bf16 BERT path");
+    bf16_ = on;
+  }
   bool bf16() const { return bf16_; }
 
  private:

@@ -20,6 +20,12 @@ Precision parse_precision(const std::string& name);
 // True when the CPU has native bf16 dot products (avx512_bf16); without them oneDNN emulates bf16
 // (correct but slower than f32).
 bool bf16_native();
+// True when oneDNN has bf16 kernels for this CPU: they need AVX-512 (avx512_core; native dot
+// products with avx512_bf16). On an AVX2-only CPU there are none.
+bool bf16_supported();
+// Throws "[precision] bf16 needs a CPU with AVX-512 ..." naming `what` when !bf16_supported().
+// set_math_precision(kBF16) calls it, so every bf16 path fails before it starts, not mid-run.
+void require_bf16(const std::string& what);
 
 // Sets the precision for its scope and restores the previous one.
 class PrecisionGuard {

@@ -120,6 +120,7 @@ Optimizer& Model::optimizer() {
 void Model::compile(const CompileOptions& options) {
   FORGE_CHECK(options.precision == "fp32" || options.precision == "bf16",
               "[compile] precision must be 'fp32' or 'bf16', got '{}'", options.precision);
+  if (options.precision == "bf16") require_bf16("precision 'bf16'");
   check_loss_name(options.loss);
   FORGE_CHECK(options.clip_norm >= 0 && options.clip_value >= 0,
               "[compile] clip_norm and clip_value must be >= 0, got {} and {}", options.clip_norm, options.clip_value);

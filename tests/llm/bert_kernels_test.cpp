@@ -115,6 +115,7 @@ double cosine(const std::vector<float>& a, const std::vector<float>& b) {
 
 TEST(MiniLM, Bf16OptInStaysWithinCosine0999OfReference) {
   FORGE_REQUIRE_MODELS();
+  FORGE_REQUIRE_BF16();
   auto model = models::load_bert(test::minilm_dir());
   EXPECT_FALSE(model->bf16());  // f32 is the default
   model->set_bf16(true);

@@ -44,6 +44,7 @@ class LmBf16 : public ::testing::Test {
 };
 
 TEST_F(LmBf16, LossCurveMatchesFp32) {
+  FORGE_REQUIRE_BF16();
   const LmRunResult f = run("fp32"), b = run("bf16");
   ASSERT_EQ(f.history.epochs.size(), 4u);
   ASSERT_EQ(b.history.epochs.size(), 4u);
@@ -68,6 +69,7 @@ TEST_F(LmBf16, ConfigErrors) {
 // The same at the model level: a few AdamW steps of a tiny GPT under PrecisionGuard(kBF16) keep
 // fp32 parameters and a loss within 2% of fp32's.
 TEST(GptBf16, StepsStayCloseToFp32AndKeepFp32Weights) {
+  FORGE_REQUIRE_BF16();
   const models::GptConfig c{.vocab_size = 17, .context = 16, .n_layer = 2, .n_head = 2, .d_model = 32};
   std::vector<int64_t> x, y;
   for (int64_t i = 0; i < 4 * 16; ++i) {

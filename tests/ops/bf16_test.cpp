@@ -41,6 +41,7 @@ void expect_bf16_close(F&& f, const char* what) {
 }
 
 TEST(Bf16, GuardRestoresPrecision) {
+  FORGE_REQUIRE_BF16();
   EXPECT_EQ(math_precision(), Precision::kF32);
   {
     PrecisionGuard guard(Precision::kBF16);
@@ -51,7 +52,22 @@ TEST(Bf16, GuardRestoresPrecision) {
   EXPECT_THROW_MSG(parse_precision("fp16"), "[precision] must be 'fp32' or 'bf16', got 'fp16'");
 }
 
+// Without AVX-512 the bf16 precision is refused up front with a clear error (never a oneDNN
+// "could not create a primitive" mid-run); with it, it is accepted.
+TEST(Bf16, RefusedClearlyWhereTheCpuHasNoBf16Kernels) {
+  if (bf16_supported()) {
+    EXPECT_NO_THROW(PrecisionGuard guard(Precision::kBF16));
+  } else {
+    EXPECT_THROW_MSG(PrecisionGuard guard(Precision::kBF16),
+                     "[precision] bf16 precision needs a CPU with AVX-512 (oneDNN's bf16 kernels need avx512_core)");
+    EXPECT_EQ(math_precision(), Precision::kF32);
+  }
+  EXPECT_EQ(parse_precision("bf16"), Precision::kBF16);  // the name parses anywhere (portable configs)
+  EXPECT_THROW_MSG(parse_precision("fp16"), "[precision] must be 'fp32' or 'bf16', got 'fp16'");
+}
+
 TEST(Bf16, MatmulAndLinearWithinTolerance) {
+  FORGE_REQUIRE_BF16();
   Tensor a = randn_leaf({33, 70}, 1).detach(), b = randn_leaf({70, 45}, 2).detach();
   expect_bf16_close([&] { return matmul(a, b); }, "matmul");
   expect_bf16_close([&] { return matmul(a, b.t().contiguous().t()); }, "matmul with transposed B");
@@ -65,6 +81,7 @@ TEST(Bf16, MatmulAndLinearWithinTolerance) {
 }
 
 TEST(Bf16, ConvolutionsAndGradientsWithinTolerance) {
+  FORGE_REQUIRE_BF16();
   Tensor x = randn_leaf({4, 8, 12, 12}, 7), w = randn_leaf({16, 8, 3, 3}, 8), b = randn_leaf({16}, 9);
   expect_bf16_close([&] { return conv2d(x.detach(), w.detach(), b.detach()); }, "conv2d");
   expect_bf16_close(

@@ -115,7 +115,7 @@ TEST(QuantLinear, EveryPathMatchesDequantizedMatmul) {
     for (int64_t i = 0; i < ref.numel(); ++i) scale = std::max(scale, std::fabs(ref.data<float>()[i]));
     for (cpu::QuantIsa isa : {cpu::QuantIsa::kScalar, cpu::QuantIsa::kAvx2, cpu::QuantIsa::kAvx512Vnni}) {
       SCOPED_TRACE(std::string(dtype_name(type)) + " " + cpu::quant_isa_name(isa));
-      ASSERT_TRUE(cpu::quant_isa_supported(isa)) << "this CPU is expected to have " << cpu::quant_isa_name(isa);
+      if (!cpu::quant_isa_supported(isa)) continue;  // an ISA this CPU lacks; the scalar path always runs
       Tensor y = quant_linear(x, wq, bias, isa);
       ASSERT_EQ(y.shape(), (Shape{M, N}));
       float max_err = 0;
@@ -126,11 +126,13 @@ TEST(QuantLinear, EveryPathMatchesDequantizedMatmul) {
     }
     // the SIMD paths compute the same integer sums as the scalar reference
     Tensor ys = quant_linear(x, wq, bias, cpu::QuantIsa::kScalar);
-    Tensor yv = quant_linear(x, wq, bias, cpu::QuantIsa::kAvx512Vnni);
-    Tensor ya = quant_linear(x, wq, bias, cpu::QuantIsa::kAvx2);
-    for (int64_t i = 0; i < ys.numel(); ++i) {
-      ASSERT_NEAR(yv.data<float>()[i], ys.data<float>()[i], 1e-4f * scale) << dtype_name(type) << " " << i;
-      ASSERT_NEAR(ya.data<float>()[i], ys.data<float>()[i], 1e-4f * scale) << dtype_name(type) << " " << i;
+    for (cpu::QuantIsa isa : {cpu::QuantIsa::kAvx2, cpu::QuantIsa::kAvx512Vnni}) {
+      if (!cpu::quant_isa_supported(isa)) continue;
+      Tensor yi = quant_linear(x, wq, bias, isa);
+      for (int64_t i = 0; i < ys.numel(); ++i) {
+        ASSERT_NEAR(yi.data<float>()[i], ys.data<float>()[i], 1e-4f * scale)
+            << dtype_name(type) << " " << cpu::quant_isa_name(isa) << " " << i;
+      }
     }
   }
   }

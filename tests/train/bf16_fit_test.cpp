@@ -35,6 +35,7 @@ double fit_accuracy(const FashionMnist& data, const std::string& precision, int6
 }
 
 TEST(Bf16Fit, ReachesTheFp32AccuracyOnAFashionMnistSubset) {
+  FORGE_REQUIRE_BF16();
   ASSERT_TRUE(fashion_mnist_available()) << "run bash scripts/setup.sh (apt-get install dataset-fashion-mnist)";
   const FashionMnist data = load_fashion_mnist();
   const double fp32 = fit_accuracy(data, "fp32", 6000, 2000, 3);
