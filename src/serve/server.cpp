@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "serve/http_server.h"
 #include "serve/server_impl.h"
 
 namespace forge::serve {
@@ -28,8 +29,10 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
                 options.key_file);
     http = std::move(ssl);
   } else {
-    http = std::make_unique<httplib::Server>();
+    http = std::make_unique<HttpServer>(options.keepalive_spin_us);
   }
+  FORGE_CHECK(options.keepalive_spin_us >= 0 && options.keepalive_spin_us <= 100000,
+              "[serve] keepalive_spin_us must be 0..100000 microseconds (got {})", options.keepalive_spin_us);
   size_t threads = static_cast<size_t>(std::max(1, options.http_threads));
   http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http->set_payload_max_length(options.max_body_bytes);
