@@ -14,7 +14,7 @@ using nlohmann::json;
 Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
   created_s = now_ms() / 1000;
   if (!options.keys_db.empty()) {
-    keys = open_keystore(options.keys_db);
+    keys = open_keystore(options.keys_db, options.ledger_commit_ms);
     limiter = std::make_unique<RateLimiter>(
         [k = keys](int64_t key_id, int64_t since_ms) { return k->tokens_used(key_id, since_ms); },
         keys->shared_ledger());
@@ -311,6 +311,13 @@ void Server::run() {
   impl_->http->listen_after_bind();  // returns after stop(), once the handler threads finished
   if (impl_->stop_thread.joinable()) impl_->stop_thread.join();
   for (auto& [name, e] : impl_->llms) e.engine->stop();
+  if (impl_->keys) {
+    try {
+      impl_->keys->flush_usage();  // a graceful stop keeps every ledger row
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "forge serve: ledger write failed: {}\n", e.what());
+    }
+  }
 }
 
 void Server::stop() {

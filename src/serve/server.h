@@ -25,6 +25,10 @@ struct ServeOptions {
   int port = 8080;                   // 0 = any free port (see Server::bind)
   std::string cert_file, key_file;   // TLS (PEM) when both are set
   std::string keys_db;               // SQLite file or postgresql:// URL (open_keystore); "" = no keys, no ledger
+  // SQLite ledger: commit the rows of each window of this many ms together, off the request's
+  // path (kill -9 can lose the last window's rows; stop() keeps all). 0 = commit each row
+  // before the response is sent. PostgreSQL commits each row.
+  int ledger_commit_ms = 2;
   bool metrics_require_key = false;  // GET /metrics needs a key with the "metrics" scope
   int http_threads = 64;             // connections served at once (a streaming request holds one)
   EngineOptions engine{};            // per language model
