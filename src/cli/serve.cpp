@@ -21,7 +21,7 @@ void register_serve(CLI::App& app) {
     std::string config;
     std::vector<std::string> models;
     std::string host, keys, cert, key;
-    int port = -1, slots = 0, threads = 0;
+    int port = -1, slots = 0, threads = 0, keepalive_spin_us = -1, ledger_commit_ms = -1;
     int64_t prefill_budget = 0;
     int max_queue = -1;
     double timeout = 0;
@@ -43,6 +43,14 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--max-queue", a->max_queue, "waiting requests per model before 429 (default 64)");
   cmd->add_option("--timeout", a->timeout, "request timeout in seconds (default 600)");
   cmd->add_option("--threads,--http-threads", a->threads, "HTTP connections served at once (default 64)");
+  cmd->add_option("--keepalive-spin-us", a->keepalive_spin_us,
+                  "after a response, spin this long for the next request on the connection before blocking "
+                  "(default 50; 0 = block at once)")
+      ->check(CLI::Range(0, 100000));
+  cmd->add_option("--ledger-commit-ms", a->ledger_commit_ms,
+                  "SQLite ledger: commit each window of this many ms of rows together, off the request path "
+                  "(default 2; kill -9 may lose the last window; 0 = commit each row before answering)")
+      ->check(CLI::Range(0, 10000));
   cmd->add_flag("--metrics-key", a->metrics_key, "GET /metrics needs a key with the 'metrics' scope");
   cmd->callback([a] {
     serve::ServeOptions o;
@@ -60,6 +68,8 @@ void register_serve(CLI::App& app) {
     if (a->max_queue >= 0) o.engine.max_queue = static_cast<size_t>(a->max_queue);
     if (a->timeout > 0) o.request_timeout_s = a->timeout;
     if (a->threads > 0) o.http_threads = a->threads;
+    if (a->ledger_commit_ms >= 0) o.ledger_commit_ms = a->ledger_commit_ms;
+    if (a->keepalive_spin_us >= 0) o.keepalive_spin_us = a->keepalive_spin_us;
     if (a->metrics_key) o.metrics_require_key = true;
     FORGE_CHECK(!specs.empty(), "[serve] no models: give --model NAME=PATH or --config FILE");
     FORGE_CHECK(!o.keys_db.empty() || a->no_keys,

@@ -67,8 +67,13 @@ class KeyStore {
   virtual std::pair<ApiKey, std::string> rotate_key(const std::string& id_or_name) = 0;
   // The active key whose secret this is; nullopt for unknown, malformed or revoked secrets.
   virtual std::optional<ApiKey> authenticate(const std::string& secret) const = 0;
-  // Appends a ledger row durably (committed before it returns).
+  // Appends a ledger row: committed before it returns, or (a SQLite store opened with a commit
+  // window) queued and committed with the rows of the same window, at most usage_commit_ms
+  // (plus the commit) later. The readers below (usage, tokens_used, usage_rows) and
+  // flush_usage() commit the queue first.
   virtual void record_usage(const UsageRow& row) = 0;
+  // Commits every row recorded so far (a no-op where each row is committed by record_usage).
+  virtual void flush_usage() {}
   virtual std::vector<UsageRow> usage(const UsageFilter& filter) const = 0;
   // Prompt + completion tokens of a key since `since_ms` (monthly quotas).
   virtual int64_t tokens_used(int64_t key_id, int64_t since_ms) const = 0;
@@ -79,11 +84,14 @@ class KeyStore {
 };
 
 // Opens (creating when needed) a SQLite key store at `path` (WAL mode, synchronous=NORMAL: a
-// committed row survives kill -9 of the server).
-std::unique_ptr<KeyStore> open_sqlite_keystore(const std::string& path);
+// committed row survives kill -9 of the server). usage_commit_ms 0: record_usage commits each
+// row; > 0 (0..10000): a writer thread commits the rows of each window of that many ms as one
+// transaction (kill -9 loses the rows of the last window; closing the store commits them all).
+std::unique_ptr<KeyStore> open_sqlite_keystore(const std::string& path, int usage_commit_ms = 0);
 // The key store named by `spec`: a postgres:// or postgresql:// URL opens PgKeyStore, anything
-// else is a SQLite file path. Used by `forge serve --keys`, `forge keys` and `forge usage`.
-std::unique_ptr<KeyStore> open_keystore(const std::string& spec);
+// else is a SQLite file path (opened with `sqlite_usage_commit_ms`, see above). Used by `forge
+// serve --keys`, `forge keys` and `forge usage`.
+std::unique_ptr<KeyStore> open_keystore(const std::string& spec, int sqlite_usage_commit_ms = 0);
 // True when `spec` is a PostgreSQL URL (postgres:// or postgresql://).
 bool is_postgres_url(const std::string& spec);
 

@@ -413,9 +413,9 @@ bool is_postgres_url(const std::string& spec) {
   return spec.rfind("postgres://", 0) == 0 || spec.rfind("postgresql://", 0) == 0;
 }
 
-std::unique_ptr<KeyStore> open_keystore(const std::string& spec) {
+std::unique_ptr<KeyStore> open_keystore(const std::string& spec, int sqlite_usage_commit_ms) {
   FORGE_CHECK(!spec.empty(), "[keys] no key store given: a SQLite file path or a postgresql:// URL");
-  return is_postgres_url(spec) ? open_postgres_keystore(spec) : open_sqlite_keystore(spec);
+  return is_postgres_url(spec) ? open_postgres_keystore(spec) : open_sqlite_keystore(spec, sqlite_usage_commit_ms);
 }
 
 }  // namespace forge::serve

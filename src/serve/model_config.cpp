@@ -79,6 +79,10 @@ void read_serve_config(const std::string& path, ServeOptions& o, std::vector<Mod
         o.max_body_bytes = static_cast<size_t>(num());
       else if (key == "http_threads")
         o.http_threads = static_cast<int>(num());
+      else if (key == "ledger_commit_ms")
+        o.ledger_commit_ms = static_cast<int>(num());
+      else if (key == "keepalive_spin_us")
+        o.keepalive_spin_us = static_cast<int>(num());
       else if (key == "metrics_require_key") {
         FORGE_CHECK(v.is_boolean(), "[serve] {}: server.metrics_require_key must be true or false", path);
         o.metrics_require_key = *v.value<bool>();

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "serve/http_server.h"
 #include "serve/server_impl.h"
 
 namespace forge::serve {
@@ -13,7 +14,7 @@ using nlohmann::json;
 Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
   created_s = now_ms() / 1000;
   if (!options.keys_db.empty()) {
-    keys = open_keystore(options.keys_db);
+    keys = open_keystore(options.keys_db, options.ledger_commit_ms);
     limiter = std::make_unique<RateLimiter>(
         [k = keys](int64_t key_id, int64_t since_ms) { return k->tokens_used(key_id, since_ms); },
         keys->shared_ledger());
@@ -28,8 +29,10 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
                 options.key_file);
     http = std::move(ssl);
   } else {
-    http = std::make_unique<httplib::Server>();
+    http = std::make_unique<HttpServer>(options.keepalive_spin_us);
   }
+  FORGE_CHECK(options.keepalive_spin_us >= 0 && options.keepalive_spin_us <= 100000,
+              "[serve] keepalive_spin_us must be 0..100000 microseconds (got {})", options.keepalive_spin_us);
   size_t threads = static_cast<size_t>(std::max(1, options.http_threads));
   http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http->set_payload_max_length(options.max_body_bytes);
@@ -308,6 +311,13 @@ void Server::run() {
   impl_->http->listen_after_bind();  // returns after stop(), once the handler threads finished
   if (impl_->stop_thread.joinable()) impl_->stop_thread.join();
   for (auto& [name, e] : impl_->llms) e.engine->stop();
+  if (impl_->keys) {
+    try {
+      impl_->keys->flush_usage();  // a graceful stop keeps every ledger row
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "forge serve: ledger write failed: {}\n", e.what());
+    }
+  }
 }
 
 void Server::stop() {

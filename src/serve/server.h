@@ -25,12 +25,20 @@ struct ServeOptions {
   int port = 8080;                   // 0 = any free port (see Server::bind)
   std::string cert_file, key_file;   // TLS (PEM) when both are set
   std::string keys_db;               // SQLite file or postgresql:// URL (open_keystore); "" = no keys, no ledger
+  // SQLite ledger: commit the rows of each window of this many ms together, off the request's
+  // path (kill -9 can lose the last window's rows; stop() keeps all). 0 = commit each row
+  // before the response is sent. PostgreSQL commits each row.
+  int ledger_commit_ms = 2;
   bool metrics_require_key = false;  // GET /metrics needs a key with the "metrics" scope
   int http_threads = 64;             // connections served at once (a streaming request holds one)
   EngineOptions engine{};            // per language model
   double request_timeout_s = 600;    // generation deadline per request
   size_t max_body_bytes = 8 << 20;   // larger bodies get 413
   int keep_alive_timeout_s = 5;
+  // After answering on a kept-alive connection, spin this long for the client's next request
+  // before blocking (skips a thread wake-up for back-to-back requests; costs up to this much
+  // CPU per response). 0 = block at once. Plain HTTP only (TLS keeps cpp-httplib's loop).
+  int keepalive_spin_us = 50;
   double drain_timeout_s = 30;  // on stop(): time in-flight requests get before being cancelled
 };
 
