@@ -126,8 +126,7 @@ bool LlamaModel::fused_decode_applies(const std::vector<llm::SeqChunk>& chunks, 
 }
 
 // Called by forward_into after validation, with x_, pos_, cos_ and sin_ filled for `rows` rows.
-void LlamaModel::forward_fused(const std::vector<llm::SeqChunk>& chunks, int64_t rows, bool all_rows,
-                               float* logits) {
+void LlamaModel::forward_fused(const std::vector<llm::SeqChunk>& chunks, int64_t rows, bool all_rows, float* logits) {
   const auto& c = config_;
   const int64_t d = c.d_model, hd = c.head_dim, H = c.n_head, KV = c.n_kv_head, half = hd / 2, ff = c.d_ff;
   const int64_t qd = H * hd, kvd = KV * hd, group = H / KV;
@@ -236,7 +235,9 @@ void LlamaModel::forward_fused(const std::vector<llm::SeqChunk>& chunks, int64_t
         linear_groups(L.w_gate, act, rows, gate_.data(), ff, s);
         linear_groups(L.w_up, act, rows, up_.data(), ff, s);
         const int64_t n0 = s.lo * kPackRows, n1 = std::min(ff, s.hi * kPackRows);
-        for (int64_t r = 0; r < rows && n1 > n0; ++r) silu_mul(gate_.data() + r * ff + n0, up_.data() + r * ff + n0, n1 - n0);
+        for (int64_t r = 0; r < rows && n1 > n0; ++r) {
+          silu_mul(gate_.data() + r * ff + n0, up_.data() + r * ff + n0, n1 - n0);
+        }
       }
 #pragma omp barrier
       // 6. x += gate · W_downᵀ

@@ -107,11 +107,8 @@ std::shared_ptr<models::LlamaModel> tiny_model(DType wtype) {
 
 // Prompts of 3, 2 and 3 tokens (one 8-row prefill step), then decode steps: one sequence alone,
 // a step with a 2-token chunk, and all three together.
-const Steps kBatched = {{{5, 17, 42}, {3, 1}, {9, 26, 53}},
-                        {{12}, {}, {}},
-                        {{7}, {31, 41}, {59}},
-                        {{26}, {53}, {58}},
-                        {{97}, {93}, {23}}};
+const Steps kBatched = {
+    {{5, 17, 42}, {3, 1}, {9, 26, 53}}, {{12}, {}, {}}, {{7}, {31, 41}, {59}}, {{26}, {53}, {58}}, {{97}, {93}, {23}}};
 const Steps kSingle = {{{5, 17, 42, 8, 99, 1}}, {{12}}, {{7}}, {{31}}, {{41}}, {{59}}, {{26}}};
 
 class FusedDecode : public ::testing::Test {
