@@ -54,9 +54,11 @@ BENCHMARK(BM_Prefill)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// Args: threads, fused decode (1: LlamaModel's default one-parallel-region step, 0: per-op path).
 void BM_Decode(benchmark::State& state) {
   forge::set_num_threads(static_cast<int>(state.range(0)));
   auto m = model();
+  m->set_fused_decode(state.range(1) != 0);
   constexpr int64_t kPrompt = 32, kCap = 256;
   auto cache = m->new_cache(kCap);
   const auto prompt = tokens(kPrompt);
@@ -77,9 +79,17 @@ void BM_Decode(benchmark::State& state) {
   state.counters["weight_GB/s"] =
       benchmark::Counter(static_cast<double>(m->weight_bytes()) * static_cast<double>(state.iterations()) / 1e9,
                          benchmark::Counter::kIsRate);
+  m->set_fused_decode(true);
   forge::set_num_threads(1);
 }
-BENCHMARK(BM_Decode)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_Decode)
+    ->Args({1, 1})
+    ->Args({2, 1})
+    ->Args({1, 0})
+    ->Args({2, 0})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 }  // namespace
 

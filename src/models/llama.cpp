@@ -9,6 +9,7 @@
 #include "backend/cpu/gemm.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "models/llama_cache.h"
 #include "ops/quant.h"
 
 namespace forge::models {
@@ -28,48 +29,8 @@ const std::vector<TensorNameRow> kLlamaTensorNames = {
     {"ffn_down", "blk.{}.ffn_down.weight", "model.layers.{}.mlp.down_proj.weight"},
 };
 
-namespace {
-
-// K and V for every layer and position of one sequence: [layer][pos][kv_dim], allocated once.
-class LlamaCache final : public llm::KvCache {
- public:
-  LlamaCache(const void* owner, int64_t layers, int64_t capacity, int64_t kv_dim)
-      : owner_(owner),
-        capacity_(capacity),
-        kv_dim_(kv_dim),
-        k_(static_cast<size_t>(layers * capacity * kv_dim)),
-        v_(static_cast<size_t>(layers * capacity * kv_dim)) {}
-  int64_t size() const override { return size_; }
-  int64_t capacity() const override { return capacity_; }
-  void truncate(int64_t n) override {
-    FORGE_CHECK(n >= 0, "[kv_cache] truncate to a negative size {}", n);
-    size_ = std::min(size_, n);
-  }
-  float* k(int64_t layer, int64_t pos) { return k_.data() + (layer * capacity_ + pos) * kv_dim_; }
-  float* v(int64_t layer, int64_t pos) { return v_.data() + (layer * capacity_ + pos) * kv_dim_; }
-
-  const void* owner_;
-  int64_t size_ = 0;
-  int64_t capacity_;
-  int64_t kv_dim_;
-  std::vector<float> k_, v_;
-};
-
-void rope_row(float* x, int64_t heads, int64_t hd, const float* cs, const float* sn, bool halves) {
-  const int64_t half = hd / 2;
-  for (int64_t h = 0; h < heads; ++h) {
-    float* p = x + h * hd;
-    for (int64_t j = 0; j < half; ++j) {
-      float* a = halves ? p + j : p + 2 * j;
-      float* b = halves ? p + j + half : p + 2 * j + 1;
-      const float x0 = *a, x1 = *b;
-      *a = x0 * cs[j] - x1 * sn[j];
-      *b = x0 * sn[j] + x1 * cs[j];
-    }
-  }
-}
-
-}  // namespace
+using detail::LlamaCache;
+using detail::rope_row;
 
 std::vector<float> llama_rope_inv_freq(const LlamaConfig& c) {
   const int64_t half = c.head_dim / 2;
@@ -153,6 +114,7 @@ LlamaModel::LlamaModel(LlamaConfig config, const TensorLookup& lookup, text::Tok
     L.w_down = linear("ffn_down", l, c.d_model, c.d_ff);
   }
   inv_freq_ = llama_rope_inv_freq(c);  // rotary frequencies with the checkpoint's scaling
+  fused_supported_ = fused_weights_supported();
 }
 
 std::unique_ptr<llm::KvCache> LlamaModel::new_cache(int64_t max_tokens) const {
@@ -268,6 +230,12 @@ void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all
         }
       }
     }
+  }
+
+  last_forward_fused_ = fused_decode_applies(chunks, rows);
+  if (last_forward_fused_) {
+    forward_fused(chunks, rows, all_rows, logits);
+    return;
   }
 
   for (int64_t l = 0; l < c.n_layer; ++l) {

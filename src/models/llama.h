@@ -82,6 +82,20 @@ class LlamaModel final : public BufferedCausalLM {
   // Bytes of weights streamed per decoded token (for the bandwidth benchmark).
   int64_t weight_bytes() const;
 
+  // Fused decode (llama_decode.cpp, on by default): a forward of at most kFusedDecodeMaxRows
+  // rows runs all layers inside ONE OpenMP parallel region, the threads meeting at barriers
+  // between phases and each streaming its own share of every weight matrix, instead of one
+  // parallel region per matmul (whose fork/join cost dominated multi-thread decode). Its logits
+  // and KV cache are bit-identical to the per-op path. Taken when every linear weight is Q4_0,
+  // Q4_1 or Q8_0 without bias (packed or not) and no chunk is long enough for GEMM attention.
+  static constexpr int64_t kFusedDecodeMaxRows = 8;
+  void set_fused_decode(bool on) { fused_decode_ = on; }
+  bool fused_decode() const { return fused_decode_; }
+  // Whether the weights allow the fused decode at all.
+  bool fused_decode_supported() const { return fused_supported_; }
+  // Whether the last forward_into took the fused path (for tests and benchmarks).
+  bool last_forward_fused() const { return last_forward_fused_; }
+
  private:
   struct Layer {
     std::vector<float> attn_norm, ffn_norm;
@@ -89,7 +103,11 @@ class LlamaModel final : public BufferedCausalLM {
   };
   void ensure_buffers(int64_t rows);
   void attend_gemm(int64_t layer, llm::KvCache& cache, int64_t r0, int64_t n);
+  bool fused_weights_supported() const;
+  bool fused_decode_applies(const std::vector<llm::SeqChunk>& chunks, int64_t rows) const;
+  void forward_fused(const std::vector<llm::SeqChunk>& chunks, int64_t rows, bool all_rows, float* logits);
   int64_t gemm_attention_rows_ = 16;
+  bool fused_decode_ = true, fused_supported_ = false, last_forward_fused_ = false;
 
   LlamaConfig config_;
   Tensor tok_embd_;
@@ -104,6 +122,9 @@ class LlamaModel final : public BufferedCausalLM {
   int64_t rows_cap_ = 0;
   std::vector<float> x_, h_, q_, k_, v_, att_, gate_, up_, cos_, sin_, scores_, last_, scratch_;
   std::vector<int64_t> pos_;
+  // fused decode: per-thread activation blocks, norm output and attention scores
+  std::vector<std::vector<cpu::BlockQ8A>> fused_act_;
+  std::vector<std::vector<float>> fused_norm_, fused_scores_;
 };
 
 // An opened checkpoint before a model is built from it: the parsed config, a lookup of its
