@@ -3,6 +3,7 @@
 // `forge generate` on SmolLM2-135M Q4_1 stays under a peak-RSS bound that the old code exceeded.
 #include <gtest/gtest.h>
 #include <cstdio>
+#include <fstream>
 
 #include "../cli/cli_util.h"
 #include "formats/gguf.h"
@@ -27,6 +28,21 @@ TEST(LoadMemory, GgufTokenizerArraysReleasedAfterOpen) {
   }
   // Scalar metadata is untouched.
   EXPECT_EQ(file->architecture(), "llama");
+}
+
+// libpq (and Kerberos, LDAP, GnuTLS under it) is loaded only by a PostgreSQL key store
+// (serve/libpq_loader.h): this binary links libforge as `forge` does and never opens one, so none of
+// it may be mapped (it was ~3.5 MB of every subcommand's resident memory when linked).
+TEST(LoadMemory, LibpqIsNotLoadedWithoutAPostgresKeyStore) {
+  std::ifstream maps("/proc/self/maps");
+  ASSERT_TRUE(maps.good());
+  std::string line;
+  int lines = 0;
+  while (std::getline(maps, line)) {
+    ++lines;
+    EXPECT_EQ(line.find("libpq.so"), std::string::npos) << line;
+  }
+  EXPECT_GT(lines, 10);
 }
 
 // ru_maxrss (KiB) of `forge ARGS` run to completion; -1 when it fails. A small Python process
