@@ -328,8 +328,8 @@ class PgKeyStore final : public KeyStore {
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) values.push_back(p.c_str());
-    PGresult* r =
-        libpq().exec_params(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0);
+    PGresult* r = libpq().exec_params(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                                      nullptr, nullptr, 0);
     ExecStatusType status = r ? libpq().result_status(r) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Result(r);
     std::string msg = scrub(one_line(r ? libpq().result_error_message(r) : libpq().error_message(conn_)));

@@ -96,7 +96,8 @@ void BpeTokenizer::build() {
   merges_.shrink_to_fit();
   byte_id_.assign(256, -1);
   const auto& table = byte_to_unicode();
-  for (int b = 0; b < 256; ++b) byte_id_[static_cast<size_t>(b)] = token_ids_.find(table[static_cast<size_t>(b)]).value_or(-1);
+  for (int b = 0; b < 256; ++b)
+    byte_id_[static_cast<size_t>(b)] = token_ids_.find(table[static_cast<size_t>(b)]).value_or(-1);
   model_unk_ = -1;
   if (config_.unk_token) {
     const auto id = token_ids_.find(*config_.unk_token);
@@ -267,9 +268,7 @@ std::string BpeTokenizer::decode(const std::vector<int32_t>& ids, bool skip_spec
   return out;
 }
 
-std::optional<int32_t> BpeTokenizer::token_to_id(std::string_view token) const {
-  return token_ids_.find(token);
-}
+std::optional<int32_t> BpeTokenizer::token_to_id(std::string_view token) const { return token_ids_.find(token); }
 
 std::string BpeTokenizer::id_to_token(int32_t id) const {
   FORGE_CHECK(id >= 0 && id < vocab_size(), "[tokenizer] token id {} outside the vocabulary of {}", id, vocab_size());

@@ -90,9 +90,9 @@ class BpeTokenizer : public Tokenizer {
   void merge_short(std::vector<int32_t>& symbols) const;
   void merge_long(std::vector<int32_t>& symbols) const;
 
-  Config config_;                // vocab and merges emptied by build()
-  StringPool id_to_token_;       // "" for holes
-  TokenIndex token_ids_;         // the vocabulary and the added tokens
+  Config config_;           // vocab and merges emptied by build()
+  StringPool id_to_token_;  // "" for holes
+  TokenIndex token_ids_;    // the vocabulary and the added tokens
   MergeTable merges_;
   std::vector<char> is_added_, is_special_;
   std::vector<int32_t> byte_id_;  // id of each byte's single-character token, -1 if absent

@@ -15,9 +15,7 @@ namespace forge::text {
 class StringPool {
  public:
   void push_back(std::string_view s);
-  std::string_view operator[](size_t i) const {
-    return std::string_view(chars_).substr(begin(i), ends_[i] - begin(i));
-  }
+  std::string_view operator[](size_t i) const { return std::string_view(chars_).substr(begin(i), ends_[i] - begin(i)); }
   size_t size() const { return ends_.size(); }
   void shrink_to_fit();
 
@@ -38,8 +36,8 @@ class TokenIndex {
 
  private:
   StringPool keys_;
-  std::vector<int32_t> ids_;      // ids_[i] belongs to keys_[i]
-  std::vector<uint32_t> slots_;   // key index + 1; 0 = empty; size a power of two
+  std::vector<int32_t> ids_;     // ids_[i] belongs to keys_[i]
+  std::vector<uint32_t> slots_;  // key index + 1; 0 = empty; size a power of two
 };
 
 // BPE merges in rank order as token-id pairs, with an open-addressing (left, right) -> rank

@@ -1,8 +1,6 @@
 // The BPE tokenizer's compact tables (text/token_table.h): the tables themselves, encodings equal
 // to a textbook string-map BPE on varied text (SmolLM2's 49k vocabulary and a trained one), and
 // the heap the SmolLM2 tokenizer keeps (it was ~11 MB of std::string maps).
-#include "text/token_table.h"
-
 #include <gtest/gtest.h>
 #include <malloc.h>
 
@@ -15,6 +13,7 @@
 #include "models/checkpoint_tokenizer.h"
 #include "text/bpe.h"
 #include "text/pretokenize.h"
+#include "text/token_table.h"
 #include "text_test_util.h"
 
 namespace forge::text {
@@ -118,7 +117,8 @@ std::vector<std::string> varied_texts() {
       "supercalifragilisticexpialidocious_antidisestablishmentarianism_pneumonoultramicroscopicsilicovolcanoconiosis",
   };
   const auto fortunes = load_fortunes();
-  for (size_t i = 0; i < 200 && i < fortunes.texts.size(); ++i) texts.push_back(fortunes.texts[i * 7 % fortunes.texts.size()]);
+  for (size_t i = 0; i < 200 && i < fortunes.texts.size(); ++i)
+    texts.push_back(fortunes.texts[i * 7 % fortunes.texts.size()]);
   std::mt19937 rng(11);
   for (int i = 0; i < 200; ++i) texts.push_back(test::random_utf8(rng, 60));
   return texts;
