@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <utility>
 
 #include "core/error.h"
 
@@ -36,6 +37,15 @@ class MappingRegistry {
     if (it == ranges_.begin()) return false;
     --it;
     return begin >= it->first && end <= it->second;
+  }
+  // The mapping [begin, end) holding `addr`, or {0, 0}.
+  std::pair<uintptr_t, uintptr_t> holding(uintptr_t addr) const {
+    std::lock_guard lock(mutex_);
+    auto it = ranges_.upper_bound(addr);
+    if (it == ranges_.begin()) return {0, 0};
+    --it;
+    if (addr >= it->second) return {0, 0};
+    return {it->first, it->second};
   }
 
  private:
@@ -101,6 +111,12 @@ bool release_file_pages(const void* p, size_t bytes) {
   const uintptr_t begin = (addr + page - 1) / page * page;
   const uintptr_t end = (addr + bytes) / page * page;
   if (end <= begin || !mappings().contains(addr, addr + bytes)) return false;
+  return ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED) == 0;
+}
+
+bool release_mapped_file_pages(const void* inside) {
+  const auto [begin, end] = mappings().holding(reinterpret_cast<uintptr_t>(inside));
+  if (end <= begin) return false;
   return ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED) == 0;
 }
 

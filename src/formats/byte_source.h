@@ -30,6 +30,10 @@ std::shared_ptr<ByteSource> open_file(const std::string& path);
 // re-read from the file and nothing is lost (MADV_DONTNEED). It works whoever else maps or caches
 // the file (MADV_PAGEOUT skipped pages that another process also mapped). Returns whether it acted.
 bool release_file_pages(const void* p, size_t bytes);
+// The same for the whole file mapped by open_file that holds `inside` (once nothing reads the
+// mapping any more, e.g. every weight of a model lives on in a packed copy). Returns whether it
+// acted: false when `inside` is not in such a mapping.
+bool release_mapped_file_pages(const void* inside);
 
 // Writes a file so that a crash at any moment leaves either the old or the new contents:
 // write to PATH.tmp-PID, fsync, rename over PATH, fsync the directory.

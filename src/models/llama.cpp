@@ -9,6 +9,7 @@
 #include "backend/cpu/gemm.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "formats/byte_source.h"
 #include "models/llama_cache.h"
 #include "ops/quant.h"
 
@@ -97,9 +98,13 @@ LlamaModel::LlamaModel(LlamaConfig config, const TensorLookup& lookup, text::Tok
               "[llama] token embedding must be [{}, {}], got {}", c.vocab, c.d_model, shape_str(tok_embd_));
   out_norm_ = vector_f32(need("output_norm", -1), c.d_model, "output_norm");
   Tensor out = lookup("output", -1);
-  if (!out.defined()) out = tok_embd_;
+  const bool tied = !out.defined();
+  if (tied) out = tok_embd_;
   if (c.dequantize_weights && is_quantized(out.dtype())) out = dequantize(out);
   output_ = make_linear(out, {}, "output");
+  // A packed tied output matrix also serves the embedding rows (bit-exact), so the embedding's
+  // file pages, dropped once packed, are not faulted back in row by row while generating.
+  if (tied && output_.packed) embd_packed_ = output_.packed;
   layers_.resize(static_cast<size_t>(c.n_layer));
   for (int64_t l = 0; l < c.n_layer; ++l) {
     Layer& L = layers_[static_cast<size_t>(l)];
@@ -115,6 +120,16 @@ LlamaModel::LlamaModel(LlamaConfig config, const TensorLookup& lookup, text::Tok
   }
   inv_freq_ = llama_rope_inv_freq(c);  // rotary frequencies with the checkpoint's scaling
   fused_supported_ = fused_weights_supported();
+  // When every weight lives on in a packed copy, nothing reads the mapped checkpoint any more (the
+  // norms were copied): drop all its pages, including those that reading the norms and metadata
+  // faulted in around them.
+  bool all_packed = embd_packed_ != nullptr;
+  for (const Layer& L : layers_) {
+    for (const LinearWeight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) {
+      all_packed = all_packed && w->packed;
+    }
+  }
+  if (all_packed) release_mapped_file_pages(tok_embd_.raw_data());
 }
 
 std::unique_ptr<llm::KvCache> LlamaModel::new_cache(int64_t max_tokens) const {
@@ -221,7 +236,11 @@ void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all
     for (const auto& ch : chunks) {
       const int64_t start = ch.cache->size();
       for (size_t i = 0; i < ch.tokens->size(); ++i, ++r) {
-        embedding_row(tok_embd_, (*ch.tokens)[i], x_.data() + r * d);
+        if (embd_packed_) {
+          embedding_row(*embd_packed_, (*ch.tokens)[i], x_.data() + r * d);
+        } else {
+          embedding_row(tok_embd_, (*ch.tokens)[i], x_.data() + r * d);
+        }
         pos_[static_cast<size_t>(r)] = start + static_cast<int64_t>(i);
         for (int64_t j = 0; j < half; ++j) {
           const float a = static_cast<float>(start + static_cast<int64_t>(i)) * inv_freq_[static_cast<size_t>(j)];

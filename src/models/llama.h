@@ -111,6 +111,7 @@ class LlamaModel final : public BufferedCausalLM {
 
   LlamaConfig config_;
   Tensor tok_embd_;
+  std::shared_ptr<const cpu::PackedQuantMatrix> embd_packed_;  // the tied output's packed copy, or null
   std::vector<float> out_norm_;
   LinearWeight output_;
   std::vector<Layer> layers_;

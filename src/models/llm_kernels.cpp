@@ -157,6 +157,11 @@ void embedding_row(const Tensor& table, int64_t row, float* out) {
   }
 }
 
+void embedding_row(const cpu::PackedQuantMatrix& table, int64_t row, float* out) {
+  FORGE_CHECK(row >= 0 && row < table.rows, "[pretrained] token id {} out of range [0, {})", row, table.rows);
+  cpu::dequantize_packed_rows(table, row, row + 1, out);
+}
+
 std::vector<float> vector_f32(const Tensor& t, int64_t expected, const std::string& what) {
   FORGE_CHECK(t.defined(), "[pretrained] missing tensor '{}'", what);
   FORGE_CHECK(t.numel() == expected, "[pretrained] tensor '{}' must have {} elements, got {}", what, expected,

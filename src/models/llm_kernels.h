@@ -43,6 +43,10 @@ void linears_into(std::initializer_list<std::pair<const LinearWeight*, float*>> 
 
 // Row `row` of an embedding table [rows, dim] (any dtype) as f32 into `out` (dim floats).
 void embedding_row(const Tensor& table, int64_t row, float* out);
+// The same from the packed copy of a quantized table (a tied output matrix's LinearWeight::packed),
+// bit-exact with embedding_row on the table it was packed from; the table's file pages are then
+// never touched again.
+void embedding_row(const cpu::PackedQuantMatrix& table, int64_t row, float* out);
 
 // A 1-d f32 copy of a norm weight / bias of any float dtype (checks the length).
 std::vector<float> vector_f32(const Tensor& t, int64_t expected, const std::string& what);

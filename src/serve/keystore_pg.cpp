@@ -1,8 +1,7 @@
-// PostgreSQL implementation of KeyStore (see keystore_pg.h) over libpq. Every statement goes
-// through PQexecParams (values are parameters, never spliced into SQL text).
+// PostgreSQL implementation of KeyStore (see keystore_pg.h) over libpq (loaded on first use, see
+// libpq_loader.h). Every statement goes through PQexecParams (values are parameters, never
+// spliced into SQL text).
 #include "serve/keystore_pg.h"
-
-#include <libpq-fe.h>
 
 #include <cstdlib>
 #include <mutex>
@@ -11,6 +10,7 @@
 
 #include "core/error.h"
 #include "serve/key_secret.h"
+#include "serve/libpq_loader.h"
 
 namespace forge::serve {
 namespace {
@@ -43,24 +43,24 @@ std::string one_line(const std::string& text) {
 }
 
 std::string field(const PGresult* r, int code) {
-  const char* v = r ? PQresultErrorField(r, code) : nullptr;
+  const char* v = r ? libpq().result_error_field(r, code) : nullptr;
   return v ? v : "";
 }
 
 class Result {
  public:
   explicit Result(PGresult* r) : r_(r) {}
-  ~Result() { PQclear(r_); }
+  ~Result() { libpq().clear(r_); }
   Result(Result&& o) noexcept : r_(o.r_) { o.r_ = nullptr; }
   Result(const Result&) = delete;
   Result& operator=(const Result&) = delete;
   Result& operator=(Result&&) = delete;
-  int rows() const { return PQntuples(r_); }
+  int rows() const { return libpq().ntuples(r_); }
   std::string text(int row, int col) const {
-    return std::string(PQgetvalue(r_, row, col), static_cast<size_t>(PQgetlength(r_, row, col)));
+    return std::string(libpq().getvalue(r_, row, col), static_cast<size_t>(libpq().getlength(r_, row, col)));
   }
-  int64_t i64(int row, int col) const { return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10); }
-  double f64(int row, int col) const { return std::strtod(PQgetvalue(r_, row, col), nullptr); }
+  int64_t i64(int row, int col) const { return std::strtoll(libpq().getvalue(r_, row, col), nullptr, 10); }
+  double f64(int row, int col) const { return std::strtod(libpq().getvalue(r_, row, col), nullptr); }
   // bytea in text form: "\x" followed by hex digits.
   std::vector<unsigned char> bytes(int row, int col) const {
     std::string hex = text(row, col);
@@ -125,13 +125,13 @@ class PgKeyStore final : public KeyStore {
  public:
   explicit PgKeyStore(std::string url) : url_(std::move(url)), shown_(redact_postgres_url(url_)) {
     char* err = nullptr;
-    PQconninfoOption* parsed = PQconninfoParse(url_.c_str(), &err);
+    PQconninfoOption* parsed = libpq().conninfo_parse(url_.c_str(), &err);
     if (parsed == nullptr) {
       std::string msg = err ? scrub(one_line(err)) : "out of memory";
-      PQfreemem(err);
+      libpq().freemem(err);
       fail("[keys] bad PostgreSQL URL '{}': {}", shown_, msg);
     }
-    PQconninfoFree(parsed);
+    libpq().conninfo_free(parsed);
     with_connection([&] {
       transaction([&] {
         exec("SELECT pg_advisory_xact_lock($1::bigint)", {kSchemaLock});
@@ -139,7 +139,7 @@ class PgKeyStore final : public KeyStore {
       });
     });
   }
-  ~PgKeyStore() override { PQfinish(conn_); }
+  ~PgKeyStore() override { libpq().finish(conn_); }
   PgKeyStore(const PgKeyStore&) = delete;
   PgKeyStore& operator=(const PgKeyStore&) = delete;
 
@@ -294,7 +294,7 @@ class PgKeyStore final : public KeyStore {
   template <typename F>
   auto with_connection(F&& attempt) const -> decltype(attempt()) {
     std::lock_guard lock(mu_);
-    if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) connect_locked();
+    if (conn_ == nullptr || libpq().status(conn_) != CONNECTION_OK) connect_locked();
     try {
       return attempt();
     } catch (const ConnectionLost&) {
@@ -308,19 +308,19 @@ class PgKeyStore final : public KeyStore {
   }
 
   void connect_locked() const {
-    PQfinish(conn_);
+    libpq().finish(conn_);
     // Defaults first: settings in the URL (expanded from dbname) override them.
     const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
     const char* values[] = {"10", "forge", url_.c_str(), nullptr};
-    conn_ = PQconnectdbParams(keywords, values, 1);
-    if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
-      std::string msg = conn_ ? scrub(one_line(PQerrorMessage(conn_))) : "out of memory";
-      PQfinish(conn_);
+    conn_ = libpq().connectdb_params(keywords, values, 1);
+    if (conn_ == nullptr || libpq().status(conn_) != CONNECTION_OK) {
+      std::string msg = conn_ ? scrub(one_line(libpq().error_message(conn_))) : "out of memory";
+      libpq().finish(conn_);
       conn_ = nullptr;
       fail("[keys] cannot connect to PostgreSQL at {}: {}", shown_, msg);
     }
     // CREATE ... IF NOT EXISTS sends NOTICEs; libpq would print them on stderr.
-    PQsetNoticeProcessor(
+    libpq().set_notice_processor(
         conn_, [](void*, const char*) {}, nullptr);
   }
 
@@ -328,14 +328,14 @@ class PgKeyStore final : public KeyStore {
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) values.push_back(p.c_str());
-    PGresult* r =
-        PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0);
-    ExecStatusType status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    PGresult* r = libpq().exec_params(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                                      nullptr, nullptr, 0);
+    ExecStatusType status = r ? libpq().result_status(r) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Result(r);
-    std::string msg = scrub(one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_)));
+    std::string msg = scrub(one_line(r ? libpq().result_error_message(r) : libpq().error_message(conn_)));
     std::string state = field(r, PG_DIAG_SQLSTATE), constraint = field(r, PG_DIAG_CONSTRAINT_NAME);
-    PQclear(r);
-    if (PQstatus(conn_) == CONNECTION_BAD) throw ConnectionLost(msg);
+    libpq().clear(r);
+    if (libpq().status(conn_) == CONNECTION_BAD) throw ConnectionLost(msg);
     throw SqlError(fmt::format("[keys] PostgreSQL error at {}: {}", shown_, msg), state, constraint);
   }
 

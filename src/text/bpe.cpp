@@ -11,10 +11,6 @@ namespace forge::text {
 
 namespace {
 
-uint64_t pair_key(int32_t a, int32_t b) {
-  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
-}
-
 constexpr size_t kCacheLimit = 200000;
 constexpr size_t kShortPiece = 48;  // symbols; longer pieces use the heap merge
 
@@ -72,44 +68,58 @@ void BpeTokenizer::build() {
     size = std::max(size, id + 1);
   }
   for (const auto& t : config_.added_tokens) size = std::max(size, t.id + 1);
-  id_to_token_.assign(static_cast<size_t>(size), "");
+  std::vector<std::string_view> names(static_cast<size_t>(size));  // into the map's keys (stable nodes)
   is_added_.assign(static_cast<size_t>(size), 0);
   is_special_.assign(static_cast<size_t>(size), 0);
-  for (const auto& [token, id] : config_.vocab) id_to_token_[static_cast<size_t>(id)] = token;
+  for (const auto& [token, id] : config_.vocab) names[static_cast<size_t>(id)] = token;
   for (const auto& t : config_.added_tokens) {
     FORGE_CHECK(t.id >= 0, "[tokenizer] added token '{}' has negative id {}", t.content, t.id);
-    id_to_token_[static_cast<size_t>(t.id)] = t.content;
+    names[static_cast<size_t>(t.id)] = t.content;
     is_added_[static_cast<size_t>(t.id)] = 1;
     is_special_[static_cast<size_t>(t.id)] = t.special ? 1 : 0;
     config_.vocab.emplace(t.content, t.id);
   }
-  merge_rank_.clear();
-  merge_rank_.reserve(config_.merges.size() * 2);
+  id_to_token_ = StringPool();
+  for (std::string_view name : names) id_to_token_.push_back(name);
+  id_to_token_.shrink_to_fit();
+  token_ids_ = TokenIndex(config_.vocab);
+  merges_.clear();
   for (size_t r = 0; r < config_.merges.size(); ++r) {
     const auto& [left, right] = config_.merges[r];
-    auto a = config_.vocab.find(left);
-    auto b = config_.vocab.find(right);
-    auto merged = config_.vocab.find(left + right);
-    FORGE_CHECK(a != config_.vocab.end() && b != config_.vocab.end() && merged != config_.vocab.end(),
-                "[tokenizer] merge {} '{} {}' uses a token missing from the vocabulary", r, left, right);
-    merge_rank_.emplace(pair_key(a->second, b->second), std::make_pair(static_cast<int32_t>(r), merged->second));
+    const auto a = token_ids_.find(left);
+    const auto b = token_ids_.find(right);
+    const auto merged = token_ids_.find(left + right);
+    FORGE_CHECK(a && b && merged, "[tokenizer] merge {} '{} {}' uses a token missing from the vocabulary", r, left,
+                right);
+    merges_.add(*a, *b, *merged);
   }
+  merges_.shrink_to_fit();
   byte_id_.assign(256, -1);
   const auto& table = byte_to_unicode();
-  for (int b = 0; b < 256; ++b) {
-    auto it = config_.vocab.find(table[static_cast<size_t>(b)]);
-    if (it != config_.vocab.end()) byte_id_[static_cast<size_t>(b)] = it->second;
-  }
+  for (int b = 0; b < 256; ++b)
+    byte_id_[static_cast<size_t>(b)] = token_ids_.find(table[static_cast<size_t>(b)]).value_or(-1);
   model_unk_ = -1;
   if (config_.unk_token) {
-    auto it = config_.vocab.find(*config_.unk_token);
-    FORGE_CHECK(it != config_.vocab.end(), "[tokenizer] unknown token '{}' is not in the vocabulary",
-                *config_.unk_token);
-    model_unk_ = it->second;
+    const auto id = token_ids_.find(*config_.unk_token);
+    FORGE_CHECK(id.has_value(), "[tokenizer] unknown token '{}' is not in the vocabulary", *config_.unk_token);
+    model_unk_ = *id;
     if (!config_.special.unk) config_.special.unk = model_unk_;
   }
   matcher_ = AddedTokenMatcher(config_.added_tokens);
   cache_.clear();
+  // Only the compact tables are read from now on.
+  std::unordered_map<std::string, int32_t>().swap(config_.vocab);
+  std::vector<std::pair<std::string, std::string>>().swap(config_.merges);
+}
+
+std::vector<std::pair<std::string, std::string>> BpeTokenizer::merges() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(merges_.size());
+  for (size_t r = 0; r < merges_.size(); ++r) {
+    const auto& m = merges_[r];
+    out.emplace_back(id_to_token_[static_cast<size_t>(m.left)], id_to_token_[static_cast<size_t>(m.right)]);
+  }
+  return out;
 }
 
 // Applies the lowest-ranked merge (leftmost among equals) until none applies. Negative symbols
@@ -121,10 +131,10 @@ void BpeTokenizer::merge_short(std::vector<int32_t>& symbols) const {
     size_t best_at = 0;
     for (size_t i = 0; i + 1 < symbols.size(); ++i) {
       if (symbols[i] < 0 || symbols[i + 1] < 0) continue;
-      auto it = merge_rank_.find(pair_key(symbols[i], symbols[i + 1]));
-      if (it != merge_rank_.end() && it->second.first < best_rank) {
-        best_rank = it->second.first;
-        best_id = it->second.second;
+      const int32_t rank = merges_.rank(symbols[i], symbols[i + 1]);
+      if (rank >= 0 && rank < best_rank) {
+        best_rank = rank;
+        best_id = merges_[static_cast<size_t>(rank)].merged;
         best_at = i;
       }
     }
@@ -155,8 +165,8 @@ void BpeTokenizer::merge_long(std::vector<int32_t>& symbols) const {
     if (at == SIZE_MAX || next[at] >= n) return;
     const int32_t a = symbols[at], b = symbols[next[at]];
     if (a < 0 || b < 0) return;
-    auto it = merge_rank_.find(pair_key(a, b));
-    if (it != merge_rank_.end()) heap.push({it->second.first, at, a, b, it->second.second});
+    const int32_t rank = merges_.rank(a, b);
+    if (rank >= 0) heap.push({rank, at, a, b, merges_[static_cast<size_t>(rank)].merged});
   };
   for (size_t i = 0; i + 1 < n; ++i) consider(i);
   std::vector<char> alive(n, 1);
@@ -190,8 +200,7 @@ void BpeTokenizer::encode_piece(std::string_view bytes, std::vector<int32_t>& ou
   }
   std::vector<int32_t> symbols;
   if (config_.ignore_merges) {
-    auto it = config_.vocab.find(bytes_to_byte_level(bytes));
-    if (it != config_.vocab.end()) symbols.push_back(it->second);
+    if (const auto id = token_ids_.find(bytes_to_byte_level(bytes))) symbols.push_back(*id);
   }
   if (symbols.empty()) {
     symbols.reserve(bytes.size());
@@ -245,29 +254,25 @@ std::string BpeTokenizer::decode(const std::vector<int32_t>& ids, bool skip_spec
       if (!(skip_special_tokens && is_special_[index])) out += id_to_token_[index];
       continue;
     }
-    const std::string& token = id_to_token_[index];
+    const std::string_view token = id_to_token_[index];
     for (size_t pos = 0; pos < token.size();) {
       const size_t before = pos;
       const int byte = unicode_to_byte(utf8_next(token, pos));
       if (byte >= 0) {
         out += static_cast<char>(byte);
       } else {
-        out.append(token, before, pos - before);  // not a byte-level character: keep it
+        out.append(token.substr(before, pos - before));  // not a byte-level character: keep it
       }
     }
   }
   return out;
 }
 
-std::optional<int32_t> BpeTokenizer::token_to_id(std::string_view token) const {
-  auto it = config_.vocab.find(std::string(token));
-  if (it == config_.vocab.end()) return std::nullopt;
-  return it->second;
-}
+std::optional<int32_t> BpeTokenizer::token_to_id(std::string_view token) const { return token_ids_.find(token); }
 
 std::string BpeTokenizer::id_to_token(int32_t id) const {
   FORGE_CHECK(id >= 0 && id < vocab_size(), "[tokenizer] token id {} outside the vocabulary of {}", id, vocab_size());
-  return id_to_token_[static_cast<size_t>(id)];
+  return std::string(id_to_token_[static_cast<size_t>(id)]);
 }
 
 void BpeTokenizer::set_special_tokens(const SpecialTokens& special, bool add_bos) {

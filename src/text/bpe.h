@@ -16,6 +16,7 @@
 
 #include "text/added_tokens.h"
 #include "text/pretokenize.h"
+#include "text/token_table.h"
 #include "text/tokenizer.h"
 
 namespace forge::text {
@@ -41,7 +42,8 @@ class BpeTokenizer : public Tokenizer {
                const std::vector<int32_t>& token_types, const std::string& pre_tokenizer, SpecialTokens special,
                bool add_bos = false);
 
-  // The general form tokenizer.json loading and training use.
+  // The general form tokenizer.json loading and training use. The constructor turns vocab and
+  // merges into compact tables (token_table.h) and empties them.
   struct Config {
     std::unordered_map<std::string, int32_t> vocab;
     std::vector<std::pair<std::string, std::string>> merges;  // rank order
@@ -78,7 +80,8 @@ class BpeTokenizer : public Tokenizer {
   void set_special_tokens(const SpecialTokens& special, bool add_bos = false);
 
   PreTokenizer pre_tokenizer() const { return config_.pre_tokenizer; }
-  const std::vector<std::pair<std::string, std::string>>& merges() const { return config_.merges; }
+  // The merges in rank order, each token spelled as id_to_token spells its id.
+  std::vector<std::pair<std::string, std::string>> merges() const;
   const std::vector<AddedToken>& added_tokens() const { return config_.added_tokens; }
 
  private:
@@ -87,13 +90,13 @@ class BpeTokenizer : public Tokenizer {
   void merge_short(std::vector<int32_t>& symbols) const;
   void merge_long(std::vector<int32_t>& symbols) const;
 
-  Config config_;
-  std::vector<std::string> id_to_token_;  // "" for holes
+  Config config_;           // vocab and merges emptied by build()
+  StringPool id_to_token_;  // "" for holes
+  TokenIndex token_ids_;    // the vocabulary and the added tokens
+  MergeTable merges_;
   std::vector<char> is_added_, is_special_;
-  std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merge_rank_;  // (a,b) -> (rank, id)
-  std::vector<int32_t> byte_id_;
-  int32_t model_unk_ = -1;  // the model's unk_token (bytes without a token map to it), or -1  // id of each byte's
-                            // single-character token, -1 if absent
+  std::vector<int32_t> byte_id_;  // id of each byte's single-character token, -1 if absent
+  int32_t model_unk_ = -1;        // the model's unk_token (bytes without a token map to it), or -1
   AddedTokenMatcher matcher_;
   // Per-piece cache (bounded; encode may run on several threads).
   mutable std::mutex cache_mutex_;

@@ -194,7 +194,7 @@ std::string BpeTokenizer::to_json() const {
     ordered single = ordered::array();
     ordered specials = ordered::object();
     auto special = [&](int32_t id) {
-      const std::string name = id_to_token_[static_cast<size_t>(id)];
+      const std::string name(id_to_token_[static_cast<size_t>(id)]);
       single.push_back({{"SpecialToken", {{"id", name}, {"type_id", 0}}}});
       specials[name] = {{"id", name}, {"ids", {id}}, {"tokens", {name}}};
     };
@@ -220,11 +220,12 @@ std::string BpeTokenizer::to_json() const {
   model["ignore_merges"] = config_.ignore_merges;
   ordered vocab = ordered::object();
   for (size_t id = 0; id < id_to_token_.size(); ++id) {
-    if (!id_to_token_[id].empty() && !vocab.contains(id_to_token_[id])) vocab[id_to_token_[id]] = id;
+    const std::string token(id_to_token_[id]);
+    if (!token.empty() && !vocab.contains(token)) vocab[token] = id;
   }
   model["vocab"] = std::move(vocab);
   ordered merges = ordered::array();
-  for (const auto& [left, right] : config_.merges) merges.push_back(ordered::array({left, right}));
+  for (const auto& [left, right] : this->merges()) merges.push_back(ordered::array({left, right}));
   model["merges"] = std::move(merges);
   root["model"] = std::move(model);
   return root.dump(1) + "\n";

@@ -21,6 +21,26 @@ Tensor randn_tensor(const Shape& shape, uint64_t seed) {
   return randn(shape, 0.0, 1.0, &gen);
 }
 
+// A tied embedding read from the output matrix's packed copy gives the same floats as the table
+// (row counts not a multiple of 16 included); packing runs on any CPU.
+TEST(LlmKernels, EmbeddingRowFromPackedCopyIsBitExact) {
+  for (DType type : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
+    for (const auto& [rows, dim] : {std::pair<int64_t, int64_t>{1, 32}, {37, 96}, {64, 576}}) {
+      SCOPED_TRACE(std::string(dtype_name(type)) + " " + std::to_string(rows) + "x" + std::to_string(dim));
+      Tensor table = quantize(randn_tensor({rows, dim}, 5), type);
+      const cpu::PackedQuantMatrix packed = cpu::pack_quant_rows(table.raw_data(), type, rows, dim);
+      std::vector<float> want(static_cast<size_t>(dim)), got(static_cast<size_t>(dim), -7.0f);
+      for (int64_t r = 0; r < rows; ++r) {
+        models::embedding_row(table, r, want.data());
+        models::embedding_row(packed, r, got.data());
+        ASSERT_EQ(got, want) << "row " << r;
+      }
+      EXPECT_THROW(models::embedding_row(packed, rows, got.data()), Error);
+      EXPECT_THROW(models::embedding_row(packed, -1, got.data()), Error);
+    }
+  }
+}
+
 TEST(LlmKernels, PackedLinearMatchesScalarKernelAndSharedQuantizationIsExact) {
   const int64_t K = 96, M = 5;
   Tensor x = randn_tensor({M, K}, 1);

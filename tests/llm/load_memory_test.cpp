@@ -3,6 +3,7 @@
 // `forge generate` on SmolLM2-135M Q4_1 stays under a peak-RSS bound that the old code exceeded.
 #include <gtest/gtest.h>
 #include <cstdio>
+#include <fstream>
 
 #include "../cli/cli_util.h"
 #include "formats/gguf.h"
@@ -27,6 +28,21 @@ TEST(LoadMemory, GgufTokenizerArraysReleasedAfterOpen) {
   }
   // Scalar metadata is untouched.
   EXPECT_EQ(file->architecture(), "llama");
+}
+
+// libpq (and Kerberos, LDAP, GnuTLS under it) is loaded only by a PostgreSQL key store
+// (serve/libpq_loader.h): this binary links libforge as `forge` does and never opens one, so none of
+// it may be mapped (it was ~3.5 MB of every subcommand's resident memory when linked).
+TEST(LoadMemory, LibpqIsNotLoadedWithoutAPostgresKeyStore) {
+  std::ifstream maps("/proc/self/maps");
+  ASSERT_TRUE(maps.good());
+  std::string line;
+  int lines = 0;
+  while (std::getline(maps, line)) {
+    ++lines;
+    EXPECT_EQ(line.find("libpq.so"), std::string::npos) << line;
+  }
+  EXPECT_GT(lines, 10);
 }
 
 // ru_maxrss (KiB) of `forge ARGS` run to completion; -1 when it fails. A small Python process
@@ -59,11 +75,13 @@ TEST(LoadMemory, GeneratePeakRssBound) {
 #endif
   FORGE_REQUIRE_MODELS();
   // SmolLM2-135M Q4_1 (98 MB file): packed weights ~96 MB + tokenizer, KV cache, scratch and the
-  // binary's libraries. Measured 149 MiB (n=128) before the metadata release, 132 MiB after;
-  // with 8 tokens the bound below sits between the two (old ~143, new ~126 MiB).
+  // binary's libraries. Measured 149 MiB (n=128) before the metadata release, 132 MiB after.
+  // With 8 tokens on an AVX2 machine (weights read from the mapping): 121.8 MiB before the compact
+  // tokenizer tables and the dlopen'ed libpq, 110.5 MiB after; llama.cpp's llama-simple peaks at
+  // ~121.7 MiB generating 128 tokens, so the bound keeps Forge below it with some headroom.
   const long kib = peak_rss_kib("generate " + forge::test::smollm2_path() + " --prompt 'The history of the printing press' -n 8 -t 0");
   ASSERT_GT(kib, 0) << "forge generate failed (or no test Python: run bash scripts/setup.sh --test)";
-  EXPECT_LT(kib / 1024.0, 136.0) << "peak RSS of forge generate (MiB)";
+  EXPECT_LT(kib / 1024.0, 120.0) << "peak RSS of forge generate (MiB)";
 }
 
 // The checkpoint's pages are dropped from this process once packed even when another process maps
@@ -76,7 +94,7 @@ TEST(LoadMemory, GeneratePeakRssBoundWhileAnotherProcessMapsTheFile) {
   const std::string model = forge::test::smollm2_path();
   const long kib = peak_rss_kib("generate " + model + " --prompt 'The history of the printing press' -n 8 -t 0", model);
   ASSERT_GT(kib, 0) << "forge generate failed (or no test Python: run bash scripts/setup.sh --test)";
-  EXPECT_LT(kib / 1024.0, 136.0) << "peak RSS of forge generate (MiB) while another process maps the model";
+  EXPECT_LT(kib / 1024.0, 120.0) << "peak RSS of forge generate (MiB) while another process maps the model";
 }
 
 }  // namespace
