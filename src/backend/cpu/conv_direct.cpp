@@ -1,0 +1,163 @@
+#include "backend/cpu/conv_direct.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "core/parallel.h"
+
+namespace forge::cpu {
+
+namespace {
+
+// Register tile: P rows (pixels) x CV vectors of 16 output channels, kept in P * CV <= 24
+// accumulators. Per reduction step: CV weight loads, P broadcasts, P * CV FMAs.
+template <int CV, int P>
+__attribute__((target("avx512f"))) void tile_avx512(const float* const* rows, int64_t np, const int64_t* seg_off,
+                                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb,
+                                                    int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
+  __m512 acc[P][CV];
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < CV; ++v) acc[p][v] = _mm512_setzero_ps();
+  const float* r[P];
+  for (int p = 0; p < P; ++p) r[p] = rows[p < np ? p : np - 1];
+  const float* bk = b;
+  for (int64_t s = 0; s < nseg; ++s) {
+    const int64_t off = seg_off[s];
+    for (int64_t k = 0; k < seglen; ++k, bk += ldb) {
+      __m512 w[CV];
+      for (int v = 0; v < CV; ++v) w[v] = _mm512_loadu_ps(bk + 16 * v);
+      for (int p = 0; p < P; ++p) {
+        const __m512 x = _mm512_set1_ps(r[p][off + k]);
+        for (int v = 0; v < CV; ++v) acc[p][v] = _mm512_fmadd_ps(x, w[v], acc[p][v]);
+      }
+    }
+  }
+  __mmask16 mask[CV];
+  __m512 bv[CV];
+  for (int v = 0; v < CV; ++v) {
+    const int64_t valid = std::min<int64_t>(16, n - 16 * v);
+    mask[v] = valid >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << valid) - 1u);
+    bv[v] = bias != nullptr ? _mm512_maskz_loadu_ps(mask[v], bias + 16 * v) : _mm512_setzero_ps();
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  for (int p = 0; p < P; ++p) {
+    if (p >= np) break;
+    for (int v = 0; v < CV; ++v) {
+      __m512 y = _mm512_add_ps(acc[p][v], bv[v]);
+      if (relu) y = _mm512_max_ps(y, zero);  // max(NaN, 0) is 0: the second operand wins
+      _mm512_mask_storeu_ps(c + p * ldc + 16 * v, mask[v], y);
+    }
+  }
+}
+
+template <int CV, int P>
+__attribute__((target("avx512f"))) void gemm_avx512(int64_t m, const float* const* rows, const int64_t* seg_off,
+                                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb,
+                                                    int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
+  for (int64_t p0 = 0; p0 < m; p0 += P)
+    tile_avx512<CV, P>(rows + p0, std::min<int64_t>(P, m - p0), seg_off, nseg, seglen, b, ldb, n, bias, relu,
+                       c + p0 * ldc, ldc);
+}
+
+void row_gemm_avx512(int64_t m, const float* const* rows, const int64_t* seg_off, int64_t nseg, int64_t seglen,
+                     const float* b, int64_t ldb, int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
+  // Up to 64 output channels per pass; the pixel count per tile keeps 24 accumulators busy.
+  for (int64_t j0 = 0; j0 < n; j0 += 64) {
+    const int64_t nj = std::min<int64_t>(64, n - j0);
+    const float* bj = b + j0;
+    const float* biasj = bias != nullptr ? bias + j0 : nullptr;
+    float* cj = c + j0;
+    switch ((nj + 15) / 16) {
+      case 1:
+        gemm_avx512<1, 12>(m, rows, seg_off, nseg, seglen, bj, ldb, nj, biasj, relu, cj, ldc);
+        break;
+      case 2:
+        gemm_avx512<2, 12>(m, rows, seg_off, nseg, seglen, bj, ldb, nj, biasj, relu, cj, ldc);
+        break;
+      case 3:
+        gemm_avx512<3, 8>(m, rows, seg_off, nseg, seglen, bj, ldb, nj, biasj, relu, cj, ldc);
+        break;
+      default:
+        gemm_avx512<4, 6>(m, rows, seg_off, nseg, seglen, bj, ldb, nj, biasj, relu, cj, ldc);
+        break;
+    }
+  }
+}
+
+// Portable version (AVX2 by auto-vectorization over the output channels).
+void row_gemm_generic(int64_t m, const float* const* rows, const int64_t* seg_off, int64_t nseg, int64_t seglen,
+                      const float* b, int64_t ldb, int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
+  thread_local std::vector<float> acc;
+  acc.resize(static_cast<size_t>(n));
+  for (int64_t p = 0; p < m; ++p) {
+    std::fill(acc.begin(), acc.end(), 0.0f);
+    float* a = acc.data();
+    const float* bk = b;
+    for (int64_t s = 0; s < nseg; ++s) {
+      const float* x = rows[p] + seg_off[s];
+      for (int64_t k = 0; k < seglen; ++k, bk += ldb) {
+        const float xk = x[k];
+        for (int64_t j = 0; j < n; ++j) a[j] += xk * bk[j];
+      }
+    }
+    float* cp = c + p * ldc;
+    for (int64_t j = 0; j < n; ++j) {
+      const float y = a[j] + (bias != nullptr ? bias[j] : 0.0f);
+      cp[j] = relu ? (y > 0.0f ? y : 0.0f) : y;
+    }
+  }
+}
+
+const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
+
+}  // namespace
+
+void pack_conv_weight(const float* weight, int64_t out_c, int64_t in_c, int64_t kh, int64_t kw, float* packed) {
+  const int64_t ld = conv_packed_ld(out_c);
+  std::fill(packed, packed + kh * kw * in_c * ld, 0.0f);
+  for (int64_t o = 0; o < out_c; ++o)
+    for (int64_t ci = 0; ci < in_c; ++ci)
+      for (int64_t i = 0; i < kh; ++i)
+        for (int64_t j = 0; j < kw; ++j)
+          packed[((i * kw + j) * in_c + ci) * ld + o] = weight[((o * in_c + ci) * kh + i) * kw + j];
+}
+
+void row_gemm(int64_t m, const float* const* rows, const int64_t* seg_off, int64_t nseg, int64_t seglen, const float* b,
+              int64_t ldb, int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (kHasAvx512) {
+    row_gemm_avx512(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
+  } else {
+    row_gemm_generic(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
+  }
+}
+
+void conv2d_nhwc_direct(const ConvNhwcGeometry& g, const float* in, const float* packed, const float* bias, bool relu,
+                        float* out) {
+  const int64_t oh = g.out_h(), ow = g.out_w(), m = oh * ow;
+  if (m <= 0) return;
+  thread_local std::vector<const float*> rows;
+  thread_local std::vector<int64_t> seg_off;
+  rows.resize(static_cast<size_t>(m));
+  for (int64_t y = 0; y < oh; ++y)
+    for (int64_t x = 0; x < ow; ++x) rows[static_cast<size_t>(y * ow + x)] = in + (y * g.in_w + x) * g.in_c;
+  seg_off.clear();
+  for (int64_t i = 0; i < g.kernel_h; ++i)
+    for (int64_t j = 0; j < g.kernel_w; ++j) seg_off.push_back((i * g.in_w + j) * g.in_c);
+  const int64_t ld = conv_packed_ld(g.out_c);
+  const float* const* row_ptr = rows.data();
+  const int64_t* offs = seg_off.data();
+  const int64_t nseg = static_cast<int64_t>(seg_off.size());
+  // Split pixels over threads only when each gets ~100k multiply-adds: a parallel region
+  // costs a few microseconds, as much as a small convolution.
+  const int64_t macs_per_pixel = nseg * g.in_c * g.out_c;
+  const int64_t grain = std::max<int64_t>(6, 100000 / std::max<int64_t>(1, macs_per_pixel));
+  parallel_for(0, m, grain, [&](int64_t lo, int64_t hi) {
+    row_gemm(hi - lo, row_ptr + lo, offs, nseg, g.in_c, packed, ld, g.out_c, bias, relu, out + lo * g.out_c,
+             g.out_c);
+  });
+}
+
+}  // namespace forge::cpu
