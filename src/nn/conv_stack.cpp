@@ -39,11 +39,11 @@ struct Step {
 
 bool hidden_activation_ok(const std::string& a) { return a == "relu" || a == "linear"; }
 
-// Winograd F(2x2,3x3) does 16 multiplies per 2x2 output tile instead of 36; worth its
-// transforms with enough input channels and when the tiles do not overhang much.
+// Winograd F(4x4,3x3) does 36 multiplies per 4x4 output tile instead of 144; worth its
+// transforms with enough input channels and when the tiles do not overhang too much.
 bool use_winograd(int64_t in_c, int64_t out_h, int64_t out_w) {
-  const int64_t tiles = (out_h + 1) / 2 * ((out_w + 1) / 2);
-  return in_c >= 8 && 64 * tiles <= 27 * out_h * out_w;
+  const int64_t tiles = (out_h + 3) / 4 * ((out_w + 3) / 4);
+  return in_c >= 8 && 36 * tiles * 10 <= 9 * out_h * out_w * 7;
 }
 
 bool plan_conv(const Conv2D& conv, Step& s) {

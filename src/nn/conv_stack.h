@@ -4,7 +4,7 @@
 // Under no-grad with float32 math, Sequential::forward hands a network of the form
 //   Conv2D (Conv2D | MaxPooling2D)* [Flatten Dense*]
 // to conv_stack_forward. Each image runs through per-thread channels-last (NHWC) buffers:
-// direct convolutions (backend/cpu/conv_direct.h) with fused bias + relu, Winograd F(2x2,3x3)
+// direct convolutions (backend/cpu/conv_direct.h) with fused bias + relu, Winograd F(4x4,3x3)
 // (backend/cpu/winograd.h) for 3x3 convolutions with 8+ input channels where it saves work,
 // channels-last max-pooling, and matrix-vector products for the Dense layers. Only the
 // returned output is a new tensor.

@@ -11,6 +11,10 @@ namespace forge::cpu {
 
 namespace {
 
+// GCC 12 reports _mm512_setzero_ps's own undefined register as maybe-uninitialized.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 // Register tile: P rows (pixels) x CV vectors of 16 output channels, kept in P * CV <= 24
 // accumulators. Per reduction step: CV weight loads, P broadcasts, P * CV FMAs.
 template <int CV, int P>
@@ -18,32 +22,41 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* const* rows, in
                                                     int64_t nseg, int64_t seglen, const float* b, int64_t ldb,
                                                     int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
   __m512 acc[P][CV];
+  #pragma GCC unroll 16
   for (int p = 0; p < P; ++p)
+    #pragma GCC unroll 16
     for (int v = 0; v < CV; ++v) acc[p][v] = _mm512_setzero_ps();
   const float* r[P];
+  #pragma GCC unroll 16
   for (int p = 0; p < P; ++p) r[p] = rows[p < np ? p : np - 1];
   const float* bk = b;
   for (int64_t s = 0; s < nseg; ++s) {
     const int64_t off = seg_off[s];
     for (int64_t k = 0; k < seglen; ++k, bk += ldb) {
       __m512 w[CV];
+      #pragma GCC unroll 16
       for (int v = 0; v < CV; ++v) w[v] = _mm512_loadu_ps(bk + 16 * v);
+      #pragma GCC unroll 16
       for (int p = 0; p < P; ++p) {
         const __m512 x = _mm512_set1_ps(r[p][off + k]);
+        #pragma GCC unroll 16
         for (int v = 0; v < CV; ++v) acc[p][v] = _mm512_fmadd_ps(x, w[v], acc[p][v]);
       }
     }
   }
   __mmask16 mask[CV];
   __m512 bv[CV];
+  #pragma GCC unroll 16
   for (int v = 0; v < CV; ++v) {
     const int64_t valid = std::min<int64_t>(16, n - 16 * v);
     mask[v] = valid >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << valid) - 1u);
     bv[v] = bias != nullptr ? _mm512_maskz_loadu_ps(mask[v], bias + 16 * v) : _mm512_setzero_ps();
   }
   const __m512 zero = _mm512_setzero_ps();
+  #pragma GCC unroll 16
   for (int p = 0; p < P; ++p) {
     if (p >= np) break;
+    #pragma GCC unroll 16
     for (int v = 0; v < CV; ++v) {
       __m512 y = _mm512_add_ps(acc[p][v], bv[v]);
       if (relu) y = _mm512_max_ps(y, zero);  // max(NaN, 0) is 0: the second operand wins
@@ -52,13 +65,29 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* const* rows, in
   }
 }
 
+// The last rows < P run a tile of exactly that many rows (no wasted accumulators).
+template <int CV, int P>
+__attribute__((target("avx512f"))) void tail_avx512(int64_t r, const float* const* rows, const int64_t* seg_off,
+                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb, int64_t n,
+                                    const float* bias, bool relu, float* c, int64_t ldc) {
+  if constexpr (P > 1) {
+    if (r == P - 1) {
+      tile_avx512<CV, P - 1>(rows, r, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
+    } else {
+      tail_avx512<CV, P - 1>(r, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
+    }
+  }
+}
+
 template <int CV, int P>
 __attribute__((target("avx512f"))) void gemm_avx512(int64_t m, const float* const* rows, const int64_t* seg_off,
-                                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb,
-                                                    int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
-  for (int64_t p0 = 0; p0 < m; p0 += P)
-    tile_avx512<CV, P>(rows + p0, std::min<int64_t>(P, m - p0), seg_off, nseg, seglen, b, ldb, n, bias, relu,
-                       c + p0 * ldc, ldc);
+                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb, int64_t n,
+                                    const float* bias, bool relu, float* c, int64_t ldc) {
+  int64_t p0 = 0;
+  for (; p0 + P <= m; p0 += P)
+    tile_avx512<CV, P>(rows + p0, P, seg_off, nseg, seglen, b, ldb, n, bias, relu, c + p0 * ldc, ldc);
+  if (p0 < m)
+    tail_avx512<CV, P>(m - p0, rows + p0, seg_off, nseg, seglen, b, ldb, n, bias, relu, c + p0 * ldc, ldc);
 }
 
 void row_gemm_avx512(int64_t m, const float* const* rows, const int64_t* seg_off, int64_t nseg, int64_t seglen,
@@ -86,6 +115,124 @@ void row_gemm_avx512(int64_t m, const float* const* rows, const int64_t* seg_off
   }
 }
 
+// AVX2 + FMA (16 registers): P pixels x CV vectors of 8 output channels in P * CV <= 12
+// accumulators, the CV weight vectors and one broadcast.
+template <int CV, int P>
+__attribute__((target("avx2,fma"))) void tile_avx2(const float* const* rows, int64_t np, const int64_t* seg_off,
+                                                  int64_t nseg, int64_t seglen, const float* b, int64_t ldb, int64_t n,
+                                                  const float* bias, bool relu, float* c, int64_t ldc) {
+  __m256 acc[P][CV];
+  #pragma GCC unroll 16
+  for (int p = 0; p < P; ++p)
+    #pragma GCC unroll 16
+    for (int v = 0; v < CV; ++v) acc[p][v] = _mm256_setzero_ps();
+  const float* r[P];
+  #pragma GCC unroll 16
+  for (int p = 0; p < P; ++p) r[p] = rows[p < np ? p : np - 1];
+  const float* bk = b;
+  for (int64_t s = 0; s < nseg; ++s) {
+    const int64_t off = seg_off[s];
+    for (int64_t k = 0; k < seglen; ++k, bk += ldb) {
+      __m256 w[CV];
+      #pragma GCC unroll 16
+      for (int v = 0; v < CV; ++v) w[v] = _mm256_loadu_ps(bk + 8 * v);
+      #pragma GCC unroll 16
+      for (int p = 0; p < P; ++p) {
+        const __m256 x = _mm256_broadcast_ss(r[p] + off + k);
+        #pragma GCC unroll 16
+        for (int v = 0; v < CV; ++v) acc[p][v] = _mm256_fmadd_ps(x, w[v], acc[p][v]);
+      }
+    }
+  }
+  __m256i mask[CV];
+  __m256 bv[CV];
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  #pragma GCC unroll 16
+  for (int v = 0; v < CV; ++v) {
+    const int valid = static_cast<int>(std::min<int64_t>(8, n - 8 * v));
+    mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), lane);
+    bv[v] = bias != nullptr ? _mm256_maskload_ps(bias + 8 * v, mask[v]) : _mm256_setzero_ps();
+  }
+  const __m256 zero = _mm256_setzero_ps();
+  #pragma GCC unroll 16
+  for (int p = 0; p < P; ++p) {
+    if (p >= np) break;
+    #pragma GCC unroll 16
+    for (int v = 0; v < CV; ++v) {
+      __m256 y = _mm256_add_ps(acc[p][v], bv[v]);
+      if (relu) y = _mm256_max_ps(y, zero);  // max(NaN, 0) is 0: the second operand wins
+      _mm256_maskstore_ps(c + p * ldc + 8 * v, mask[v], y);
+    }
+  }
+}
+
+// The last rows < P run a tile of exactly that many rows (no wasted accumulators).
+template <int CV, int P>
+__attribute__((target("avx2,fma"))) void tail_avx2(int64_t r, const float* const* rows, const int64_t* seg_off,
+                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb, int64_t n,
+                                    const float* bias, bool relu, float* c, int64_t ldc) {
+  if constexpr (P > 1) {
+    if (r == P - 1) {
+      tile_avx2<CV, P - 1>(rows, r, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
+    } else {
+      tail_avx2<CV, P - 1>(r, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
+    }
+  }
+}
+
+template <int CV, int P>
+__attribute__((target("avx2,fma"))) void gemm_avx2(int64_t m, const float* const* rows, const int64_t* seg_off,
+                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb, int64_t n,
+                                    const float* bias, bool relu, float* c, int64_t ldc) {
+  int64_t p0 = 0;
+  for (; p0 + P <= m; p0 += P)
+    tile_avx2<CV, P>(rows + p0, P, seg_off, nseg, seglen, b, ldb, n, bias, relu, c + p0 * ldc, ldc);
+  if (p0 < m)
+    tail_avx2<CV, P>(m - p0, rows + p0, seg_off, nseg, seglen, b, ldb, n, bias, relu, c + p0 * ldc, ldc);
+}
+
+// Output channels in chunks of 8 * CV; a last, narrower chunk uses fewer vectors.
+template <int CV, int P>
+__attribute__((target("avx2,fma"))) void chunks_avx2(int64_t m, const float* const* rows, const int64_t* seg_off,
+                                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb,
+                                                    int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
+  for (int64_t j0 = 0; j0 < n; j0 += 8 * CV) {
+    const int64_t nj = std::min<int64_t>(8 * CV, n - j0);
+    const float* biasj = bias != nullptr ? bias + j0 : nullptr;
+    if (nj > 8 * (CV - 1)) {
+      gemm_avx2<CV, P>(m, rows, seg_off, nseg, seglen, b + j0, ldb, nj, biasj, relu, c + j0, ldc);
+    } else if constexpr (CV > 1) {
+      chunks_avx2<CV - 1, P>(m, rows, seg_off, nseg, seglen, b + j0, ldb, nj, biasj, relu, c + j0, ldc);
+    }
+  }
+}
+
+void row_gemm_avx2(int64_t m, const float* const* rows, const int64_t* seg_off, int64_t nseg, int64_t seglen,
+                   const float* b, int64_t ldb, int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
+  // Few rows (the Winograd GEMMs of a small image have one per tile): wider channel chunks
+  // keep 8+ independent FMA chains in flight (4-cycle latency, 2 per cycle) within the 16
+  // registers (accumulators + weight vectors + one broadcast).
+  switch (m) {
+    case 1:
+      chunks_avx2<8, 1>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
+      break;
+    case 2:
+      chunks_avx2<4, 2>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
+      break;
+    case 3:
+      chunks_avx2<3, 3>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
+      break;
+    case 4:
+      chunks_avx2<3, 4>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
+      break;
+    default:
+      chunks_avx2<2, 6>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
+      break;
+  }
+}
+
+#pragma GCC diagnostic pop
+
 // Portable version (AVX2 by auto-vectorization over the output channels).
 void row_gemm_generic(int64_t m, const float* const* rows, const int64_t* seg_off, int64_t nseg, int64_t seglen,
                       const float* b, int64_t ldb, int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
@@ -111,6 +258,7 @@ void row_gemm_generic(int64_t m, const float* const* rows, const int64_t* seg_of
 }
 
 const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
+const bool kHasAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 
 }  // namespace
 
@@ -129,6 +277,8 @@ void row_gemm(int64_t m, const float* const* rows, const int64_t* seg_off, int64
   if (m <= 0 || n <= 0) return;
   if (kHasAvx512) {
     row_gemm_avx512(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
+  } else if (kHasAvx2) {
+    row_gemm_avx2(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
   } else {
     row_gemm_generic(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
   }
