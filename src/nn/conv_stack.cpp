@@ -34,7 +34,8 @@ struct Step {
   int64_t out_c = 0, out_h = 0, out_w = 0;
   int64_t kernel_h = 0, kernel_w = 0, stride_h = 0, stride_w = 0;
   int64_t pad_top = 0, pad_left = 0;  // conv "same"
-  bool relu = false, winograd = false;
+  bool relu = false;
+  enum class Algo { kDirect, kWinograd, kDot } algo = Algo::kDirect;  // convs
 };
 
 bool hidden_activation_ok(const std::string& a) { return a == "relu" || a == "linear"; }
@@ -43,8 +44,12 @@ bool hidden_activation_ok(const std::string& a) { return a == "relu" || a == "li
 // transforms with enough input channels and when the tiles do not overhang too much.
 bool use_winograd(int64_t in_c, int64_t out_h, int64_t out_w) {
   const int64_t tiles = (out_h + 3) / 4 * ((out_w + 3) / 4);
-  return in_c >= 8 && 36 * tiles * 10 <= 9 * out_h * out_w * 7;
+  return in_c >= 8 && tiles >= 2 && 36 * tiles * 10 <= 9 * out_h * out_w * 7;
 }
+
+// Maps with at most this many output pixels use the dot-product convolution (no packed
+// weight): the channels-last kernel's register tiles would be mostly empty.
+constexpr int64_t kDotMaxPixels = 16;
 
 bool plan_conv(const Conv2D& conv, Step& s) {
   if (!conv.built()) return false;
@@ -69,7 +74,11 @@ bool plan_conv(const Conv2D& conv, Step& s) {
     s.out_w = s.in_w - s.kernel_w + 1;
   }
   s.relu = o.activation == "relu";
-  s.winograd = s.kernel_h == 3 && s.kernel_w == 3 && use_winograd(s.in_c, s.out_h, s.out_w);
+  if (s.kernel_h == 3 && s.kernel_w == 3 && use_winograd(s.in_c, s.out_h, s.out_w)) {
+    s.algo = Step::Algo::kWinograd;
+  } else if (s.out_h * s.out_w <= kDotMaxPixels) {
+    s.algo = Step::Algo::kDot;
+  }
   return s.out_h > 0 && s.out_w > 0;
 }
 
@@ -218,11 +227,12 @@ void run_image(const Step* steps, size_t count, const float* x, float* y) {
           in = p;
         }
         const float* bias = conv.bias().defined() ? conv.bias().data<float>() : nullptr;
-        const float* packed = packed_weight(conv.weight(), s.winograd);
-        if (s.winograd) {
-          cpu::conv2d_nhwc_winograd3x3(g, in, packed, bias, s.relu, out);
+        if (s.algo == Step::Algo::kDot) {
+          cpu::conv2d_nhwc_dot(g, in, conv.weight().data<float>(), bias, s.relu, out);
+        } else if (s.algo == Step::Algo::kWinograd) {
+          cpu::conv2d_nhwc_winograd3x3(g, in, packed_weight(conv.weight(), true), bias, s.relu, out);
         } else {
-          cpu::conv2d_nhwc_direct(g, in, packed, bias, s.relu, out);
+          cpu::conv2d_nhwc_direct(g, in, packed_weight(conv.weight(), false), bias, s.relu, out);
         }
         break;
       }

@@ -35,4 +35,11 @@ struct ConvNhwcGeometry {
 void conv2d_nhwc_direct(const ConvNhwcGeometry& g, const float* in, const float* packed, const float* bias, bool relu,
                         float* out);
 
+// Same output as conv2d_nhwc_direct, for maps with few output pixels (a 3x3 map at the end
+// of a CNN), straight from the OIHW weight [out_c, in_c, kh, kw]: the pixels' input windows are
+// gathered into (in_c, kh, kw)-ordered rows and each output is a dot product with one weight
+// row. No packed copy of the weight is needed; each weight row is read once per call.
+void conv2d_nhwc_dot(const ConvNhwcGeometry& g, const float* in, const float* weight, const float* bias, bool relu,
+                     float* out);
+
 }  // namespace forge::cpu
