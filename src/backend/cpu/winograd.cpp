@@ -180,7 +180,7 @@ void conv2d_nhwc_winograd3x3(const ConvNhwcGeometry& g, const float* in, const f
   const int64_t seg0 = 0;
   input_transform(g, in, zp, tiles_w, tiles, 0, tiles, vp);
   const int64_t macs_per_element = tiles * c * g.out_c;
-  const int64_t grain = std::max<int64_t>(1, 100000 / std::max<int64_t>(1, macs_per_element));
+  const int64_t grain = std::max<int64_t>(1, 50000 / std::max<int64_t>(1, macs_per_element));
   parallel_for(0, 36, grain, [&](int64_t e0, int64_t e1) {
     for (int64_t e = e0; e < e1; ++e)
       row_gemm(tiles, rp + e * tiles, &seg0, 1, c, packed + e * c * ld, ld, g.out_c, nullptr, false,
