@@ -129,11 +129,15 @@ TEST(ConvStack, EqualsTheOrdinaryPathAcrossShapes) {
   }
 }
 
-// The kernels against a naive convolution, including the channel tails the layers above may miss.
+// The three kernels against a double-precision naive convolution (+ bias, relu), including
+// channel tails and row counts the layers above may miss.
 TEST(ConvStack, DirectAndWinogradKernelsEqualNaiveConvolution) {
   manual_seed(23);
   for (const auto& [in_c, out_c, h, w] : std::vector<std::array<int64_t, 4>>{
-           {1, 1, 3, 3}, {8, 16, 4, 4}, {9, 31, 7, 5}, {32, 64, 13, 13}, {17, 65, 6, 9}, {64, 130, 5, 5}}) {
+           {1, 1, 3, 3}, {8, 16, 4, 4}, {9, 31, 7, 5}, {32, 64, 13, 13}, {17, 65, 6, 9}, {64, 130, 5, 5},
+           // Winograd tile counts 1, 2, 3, 4, 7, 8, 10: every row-count case of the GEMM's tiling.
+           {8, 16, 6, 6}, {8, 20, 10, 6}, {16, 24, 14, 6}, {8, 40, 10, 10}, {8, 16, 30, 6}, {8, 12, 18, 10},
+           {8, 16, 42, 6}}) {
     const Tensor x = randn({h, w, in_c});  // channels-last
     const Tensor wt = randn({out_c, in_c, 3, 3});
     const Tensor bias = randn({out_c});
@@ -163,12 +167,14 @@ TEST(ConvStack, DirectAndWinogradKernelsEqualNaiveConvolution) {
     cpu::pack_conv_weight(wp, out_c, in_c, 3, 3, packed.data());
     std::vector<float> wino(static_cast<size_t>(cpu::winograd_packed_size(out_c, in_c)));
     cpu::winograd_pack_weight(wp, out_c, in_c, wino.data());
-    std::vector<float> direct(expected.size(), -1.0f), winograd(expected.size(), -1.0f);
+    std::vector<float> direct(expected.size(), -1.0f), winograd(expected.size(), -1.0f), dot(expected.size(), -1.0f);
     cpu::conv2d_nhwc_direct(g, xp, packed.data(), bias.data<float>(), true, direct.data());
     cpu::conv2d_nhwc_winograd3x3(g, xp, wino.data(), bias.data<float>(), true, winograd.data());
+    cpu::conv2d_nhwc_dot(g, xp, wp, bias.data<float>(), true, dot.data());
     for (size_t i = 0; i < expected.size(); ++i) {
       ASSERT_NEAR(direct[i], expected[i], 1e-5 * scale) << in_c << "->" << out_c << " at " << i;
       ASSERT_NEAR(winograd[i], expected[i], 1e-5 * scale) << in_c << "->" << out_c << " at " << i;
+      ASSERT_NEAR(dot[i], expected[i], 1e-5 * scale) << in_c << "->" << out_c << " at " << i;
     }
   }
 }
