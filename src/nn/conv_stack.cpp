@@ -51,6 +51,13 @@ bool use_winograd(int64_t in_c, int64_t out_h, int64_t out_w) {
 // weight): the channels-last kernel's register tiles would be mostly empty.
 constexpr int64_t kDotMaxPixels = 16;
 
+// Convolutions of more multiply-adds per image than this take the ordinary path.
+constexpr int64_t kMaxConvMacs = int64_t{32} << 20;
+
+// Per-thread bound on the packed weight caches (floats, raw copies included): past it they
+// are emptied and refilled by the calls that follow.
+constexpr size_t kMaxCachedFloats = size_t{16} << 20;
+
 bool plan_conv(const Conv2D& conv, Step& s) {
   if (!conv.built()) return false;
   const Conv2DOptions& o = conv.options();
@@ -74,6 +81,8 @@ bool plan_conv(const Conv2D& conv, Step& s) {
     s.out_w = s.in_w - s.kernel_w + 1;
   }
   s.relu = o.activation == "relu";
+  // Large convolutions go to oneDNN, whose blocked kernels and threading win there.
+  if (s.out_h * s.out_w * s.in_c * s.kernel_h * s.kernel_w * s.out_c > kMaxConvMacs) return false;
   if (s.kernel_h == 3 && s.kernel_w == 3 && use_winograd(s.in_c, s.out_h, s.out_w)) {
     s.algo = Step::Algo::kWinograd;
   } else if (s.out_h * s.out_w <= kDotMaxPixels) {
@@ -156,13 +165,22 @@ struct PackedWeight {
 
 const float* packed_weight(const Tensor& weight, bool winograd) {
   thread_local std::unordered_map<const float*, PackedWeight> caches[2];
+  thread_local size_t cached_floats = 0;
   auto& cache = caches[winograd ? 1 : 0];
   const float* w = weight.data<float>();
-  if (cache.size() >= 64 && cache.find(w) == cache.end()) cache.clear();  // bound the memory
-  PackedWeight& e = cache[w];
   const size_t n = static_cast<size_t>(weight.numel());
-  if (e.shape == weight.shape() && e.raw.size() == n && std::memcmp(e.raw.data(), w, n * sizeof(float)) == 0)
-    return e.packed.data();
+  if (auto it = cache.find(w); it != cache.end()) {
+    const PackedWeight& e = it->second;
+    if (e.shape == weight.shape() && e.raw.size() == n && std::memcmp(e.raw.data(), w, n * sizeof(float)) == 0)
+      return e.packed.data();
+  }
+  if (cached_floats > kMaxCachedFloats) {  // bound the memory
+    caches[0].clear();
+    caches[1].clear();
+    cached_floats = 0;
+  }
+  PackedWeight& e = cache[w];
+  cached_floats -= e.raw.size() + e.packed.size();
   const int64_t out_c = weight.shape()[0], in_c = weight.shape()[1];
   e.shape = weight.shape();
   e.raw.assign(w, w + n);
@@ -174,6 +192,7 @@ const float* packed_weight(const Tensor& weight, bool winograd) {
     e.packed.resize(static_cast<size_t>(kh * kw * in_c * cpu::conv_packed_ld(out_c)));
     cpu::pack_conv_weight(w, out_c, in_c, kh, kw, e.packed.data());
   }
+  cached_floats += e.raw.size() + e.packed.size();
   return e.packed.data();
 }
 

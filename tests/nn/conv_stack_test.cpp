@@ -250,6 +250,8 @@ TEST(ConvStack, FallsBackWhereItDoesNotApply) {
   EXPECT_FALSE(conv_stack_forward(avg, x).defined());
   Sequential dense_first_flat{conv(4, {3, 3}, 1, "relu"), dense(3, 26, "relu")};  // Dense before Flatten
   EXPECT_FALSE(conv_stack_forward(dense_first_flat, x).defined());
+  Sequential big{conv(64, {3, 3}, 64, "relu")};  // 62*62*64*64*9 = 141M multiply-adds: oneDNN's
+  EXPECT_FALSE(conv_stack_forward(big, randn({1, 64, 64, 64})).defined());
   Sequential lazy{std::make_shared<Conv2D>(4, 3)};
   EXPECT_FALSE(conv_stack_forward(lazy, x).defined());  // not built yet: the ordinary path builds it
   EXPECT_EQ(lazy(x).shape(), (Shape{1, 4, 26, 26}));
