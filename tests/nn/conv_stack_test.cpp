@@ -167,14 +167,19 @@ TEST(ConvStack, DirectAndWinogradKernelsEqualNaiveConvolution) {
     cpu::pack_conv_weight(wp, out_c, in_c, 3, 3, packed.data());
     std::vector<float> wino(static_cast<size_t>(cpu::winograd_packed_size(out_c, in_c)));
     cpu::winograd_pack_weight(wp, out_c, in_c, wino.data());
-    std::vector<float> direct(expected.size(), -1.0f), winograd(expected.size(), -1.0f), dot(expected.size(), -1.0f);
-    cpu::conv2d_nhwc_direct(g, xp, packed.data(), bias.data<float>(), true, direct.data());
-    cpu::conv2d_nhwc_winograd3x3(g, xp, wino.data(), bias.data<float>(), true, winograd.data());
-    cpu::conv2d_nhwc_dot(g, xp, wp, bias.data<float>(), true, dot.data());
-    for (size_t i = 0; i < expected.size(); ++i) {
-      ASSERT_NEAR(direct[i], expected[i], 1e-5 * scale) << in_c << "->" << out_c << " at " << i;
-      ASSERT_NEAR(winograd[i], expected[i], 1e-5 * scale) << in_c << "->" << out_c << " at " << i;
-      ASSERT_NEAR(dot[i], expected[i], 1e-5 * scale) << in_c << "->" << out_c << " at " << i;
+    for (const bool portable : {false, true}) {  // the SIMD kernels of this CPU, then the portable ones
+      cpu::use_portable_conv_kernels(portable);
+      std::vector<float> direct(expected.size(), -1.0f), winograd(expected.size(), -1.0f),
+          dot(expected.size(), -1.0f);
+      cpu::conv2d_nhwc_direct(g, xp, packed.data(), bias.data<float>(), true, direct.data());
+      cpu::conv2d_nhwc_winograd3x3(g, xp, wino.data(), bias.data<float>(), true, winograd.data());
+      cpu::conv2d_nhwc_dot(g, xp, wp, bias.data<float>(), true, dot.data());
+      cpu::use_portable_conv_kernels(false);
+      for (size_t i = 0; i < expected.size(); ++i) {
+        ASSERT_NEAR(direct[i], expected[i], 1e-5 * scale) << in_c << "->" << out_c << " at " << i << " " << portable;
+        ASSERT_NEAR(winograd[i], expected[i], 1e-5 * scale) << in_c << "->" << out_c << " at " << i << " " << portable;
+        ASSERT_NEAR(dot[i], expected[i], 1e-5 * scale) << in_c << "->" << out_c << " at " << i << " " << portable;
+      }
     }
   }
 }

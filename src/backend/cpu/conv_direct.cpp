@@ -13,6 +13,7 @@ namespace {
 
 const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 const bool kHasAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+thread_local bool portable_only = false;  // use_portable_conv_kernels
 
 // GCC 12 reports _mm512_setzero_ps's own undefined register as maybe-uninitialized.
 #pragma GCC diagnostic push
@@ -301,7 +302,7 @@ void dot_rows(int64_t m, int64_t k, const float* x, const float* w, int64_t c0, 
     for (int64_t p0 = 0; p0 < m; p0 += kP) {
       const int64_t np = std::min(kP, m - p0);
       const float* xp = x + p0 * k;
-      if (kHasAvx2) {
+      if (kHasAvx2 && !portable_only) {
         if (nc == 2) {
           dot_block_avx2<kP, 2>(np, xp, k, w + c * k, res);
         } else {
@@ -351,6 +352,8 @@ void row_gemm_generic(int64_t m, const float* const* rows, const int64_t* seg_of
 
 }  // namespace
 
+void use_portable_conv_kernels(bool on) { portable_only = on; }
+
 void pack_conv_weight(const float* weight, int64_t out_c, int64_t in_c, int64_t kh, int64_t kw, float* packed) {
   const int64_t ld = conv_packed_ld(out_c);
   std::fill(packed, packed + kh * kw * in_c * ld, 0.0f);
@@ -364,7 +367,9 @@ void pack_conv_weight(const float* weight, int64_t out_c, int64_t in_c, int64_t 
 void row_gemm(int64_t m, const float* const* rows, const int64_t* seg_off, int64_t nseg, int64_t seglen, const float* b,
               int64_t ldb, int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
   if (m <= 0 || n <= 0) return;
-  if (kHasAvx512) {
+  if (portable_only) {
+    row_gemm_generic(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
+  } else if (kHasAvx512) {
     row_gemm_avx512(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
   } else if (kHasAvx2) {
     row_gemm_avx2(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);

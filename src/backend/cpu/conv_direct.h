@@ -9,6 +9,10 @@
 
 namespace forge::cpu {
 
+// Tests: run the portable C++ kernels instead of the AVX2 / AVX-512 ones on the calling thread
+// (the SIMD kernels are chosen by cpuid otherwise). Also covers the Winograd GEMMs.
+void use_portable_conv_kernels(bool on);
+
 // Output channels rounded up to the SIMD width: the packed weights' row length.
 inline int64_t conv_packed_ld(int64_t out_channels) { return (out_channels + 15) / 16 * 16; }
 
