@@ -223,9 +223,8 @@ void run_image(const Step* steps, size_t count, const float* x, float* y) {
     const Step& s = steps[l];
     const bool last = l + 1 == count;
     const int64_t out_size = s.out_c * s.out_h * s.out_w;
-    float* out = last && s.kind != Step::Kind::kConv && s.kind != Step::Kind::kPool
-                     ? y
-                     : scratch(bufs[1 + l % 2], out_size);
+    float* out =
+        last && s.kind != Step::Kind::kConv && s.kind != Step::Kind::kPool ? y : scratch(bufs[1 + l % 2], out_size);
     switch (s.kind) {
       case Step::Kind::kConv: {
         const auto& conv = static_cast<const Conv2D&>(*s.layer);
@@ -256,7 +255,8 @@ void run_image(const Step* steps, size_t count, const float* x, float* y) {
         break;
       }
       case Step::Kind::kPool:
-        cpu::max_pool2d_nhwc(s.in_w, s.in_c, s.kernel_h, s.kernel_w, s.stride_h, s.stride_w, s.out_h, s.out_w, cur, out);
+        cpu::max_pool2d_nhwc(s.in_w, s.in_c, s.kernel_h, s.kernel_w, s.stride_h, s.stride_w, s.out_h, s.out_w, cur,
+                             out);
         break;
       case Step::Kind::kFlatten:
         transpose(cur, s.in_h * s.in_w, s.in_c, out);  // [H*W, C] -> [C, H*W]: NCHW order

@@ -1,6 +1,8 @@
 // The conv-stack inference fast path (nn/conv_stack.h) and its kernels (direct and Winograd
 // convolutions, channels-last max-pool): equal to the ordinary per-layer path within rounding,
 // sees weight updates, falls back where it does not apply, same results on 1 and 2 threads.
+#include "nn/conv_stack.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -10,7 +12,6 @@
 #include "backend/cpu/conv_direct.h"
 #include "backend/cpu/winograd.h"
 #include "core/parallel.h"
-#include "nn/conv_stack.h"
 #include "nn/nn.h"
 #include "ops/precision.h"
 #include "optim/optimizers.h"
@@ -114,13 +115,18 @@ TEST(ConvStack, EqualsTheOrdinaryPathAcrossShapes) {
       // Direct convolutions: other kernel sizes, channel counts past 64, masked channel tails.
       {"5x5 same", {conv(5, {5, 5}, 3, "relu", "same"), conv(33, {2, 3}, 5, "linear", "same")}, 3, 7, 9},
       {"1x1 and wide", {conv(80, {1, 1}, 4, "relu"), conv(3, {3, 1}, 80, "relu")}, 4, 5, 6},
-      {"pools", {conv(16, {3, 3}, 1, "relu"), max_pool({3, 3}, {2, 2}), conv(9, {2, 2}, 16, "relu"), max_pool({1, 2})},
-       1, 15, 14},
+      {"pools",
+       {conv(16, {3, 3}, 1, "relu"), max_pool({3, 3}, {2, 2}), conv(9, {2, 2}, 16, "relu"), max_pool({1, 2})},
+       1,
+       15,
+       14},
       {"flatten only", {conv(4, {3, 3}, 2, "relu"), max_pool(), std::make_shared<Flatten>()}, 2, 8, 8},
       {"dense softmax",
        {conv(6, {3, 3}, 1, "linear", "same"), std::make_shared<Flatten>(), dense(7, 6 * 6 * 5, "linear"),
         dense(4, 7, "softmax")},
-       1, 6, 5},
+       1,
+       6,
+       5},
   };
   for (const Case& c : cases) {
     Sequential net;
@@ -134,9 +140,19 @@ TEST(ConvStack, EqualsTheOrdinaryPathAcrossShapes) {
 TEST(ConvStack, DirectAndWinogradKernelsEqualNaiveConvolution) {
   manual_seed(23);
   for (const auto& [in_c, out_c, h, w] : std::vector<std::array<int64_t, 4>>{
-           {1, 1, 3, 3}, {8, 16, 4, 4}, {9, 31, 7, 5}, {32, 64, 13, 13}, {17, 65, 6, 9}, {64, 130, 5, 5},
+           {1, 1, 3, 3},
+           {8, 16, 4, 4},
+           {9, 31, 7, 5},
+           {32, 64, 13, 13},
+           {17, 65, 6, 9},
+           {64, 130, 5, 5},
            // Winograd tile counts 1, 2, 3, 4, 7, 8, 10: every row-count case of the GEMM's tiling.
-           {8, 16, 6, 6}, {8, 20, 10, 6}, {16, 24, 14, 6}, {8, 40, 10, 10}, {8, 16, 30, 6}, {8, 12, 18, 10},
+           {8, 16, 6, 6},
+           {8, 20, 10, 6},
+           {16, 24, 14, 6},
+           {8, 40, 10, 10},
+           {8, 16, 30, 6},
+           {8, 12, 18, 10},
            {8, 16, 42, 6}}) {
     const Tensor x = randn({h, w, in_c});  // channels-last
     const Tensor wt = randn({out_c, in_c, 3, 3});
@@ -159,7 +175,8 @@ TEST(ConvStack, DirectAndWinogradKernelsEqualNaiveConvolution) {
           for (int64_t ci = 0; ci < in_c; ++ci)
             for (int64_t i = 0; i < 3; ++i)
               for (int64_t j = 0; j < 3; ++j)
-                s += static_cast<double>(xp[((y + i) * w + xx + j) * in_c + ci]) * wp[((o * in_c + ci) * 3 + i) * 3 + j];
+                s +=
+                    static_cast<double>(xp[((y + i) * w + xx + j) * in_c + ci]) * wp[((o * in_c + ci) * 3 + i) * 3 + j];
           expected[static_cast<size_t>((y * ow + xx) * out_c + o)] = static_cast<float>(std::max(s, 0.0));
           scale = std::max(scale, std::fabs(s));
         }
@@ -169,8 +186,7 @@ TEST(ConvStack, DirectAndWinogradKernelsEqualNaiveConvolution) {
     cpu::winograd_pack_weight(wp, out_c, in_c, wino.data());
     for (const bool portable : {false, true}) {  // the SIMD kernels of this CPU, then the portable ones
       cpu::use_portable_conv_kernels(portable);
-      std::vector<float> direct(expected.size(), -1.0f), winograd(expected.size(), -1.0f),
-          dot(expected.size(), -1.0f);
+      std::vector<float> direct(expected.size(), -1.0f), winograd(expected.size(), -1.0f), dot(expected.size(), -1.0f);
       cpu::conv2d_nhwc_direct(g, xp, packed.data(), bias.data<float>(), true, direct.data());
       cpu::conv2d_nhwc_winograd3x3(g, xp, wino.data(), bias.data<float>(), true, winograd.data());
       cpu::conv2d_nhwc_dot(g, xp, wp, bias.data<float>(), true, dot.data());
@@ -236,8 +252,8 @@ TEST(ConvStack, FallsBackWhereItDoesNotApply) {
   EXPECT_FALSE(conv_stack_forward(*net, randn({kConvStackMaxBatch + 1, 1, 28, 28})).defined());
   EXPECT_FALSE(conv_stack_forward(*net, x.to(DType::kF64)).defined());
   EXPECT_FALSE(conv_stack_forward(*net, randn({1, 1, 28, 56}).slice(3, 0, 28)).defined());  // not contiguous
-  EXPECT_FALSE(conv_stack_forward(*net, randn({1, 2, 28, 28})).defined());                      // channels
-  EXPECT_FALSE(conv_stack_forward(*net, randn({1, 1, 20, 20})).defined());  // Dense features differ
+  EXPECT_FALSE(conv_stack_forward(*net, randn({1, 2, 28, 28})).defined());                  // channels
+  EXPECT_FALSE(conv_stack_forward(*net, randn({1, 1, 20, 20})).defined());                  // Dense features differ
   EXPECT_FALSE(conv_stack_forward(*net, randn({1, 784})).defined());
   {
     PrecisionGuard bf16(Precision::kBF16);

@@ -26,41 +26,41 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* const* rows, in
                                                     int64_t nseg, int64_t seglen, const float* b, int64_t ldb,
                                                     int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
   __m512 acc[P][CV];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int p = 0; p < P; ++p)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int v = 0; v < CV; ++v) acc[p][v] = _mm512_setzero_ps();
   const float* r[P];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int p = 0; p < P; ++p) r[p] = rows[p < np ? p : np - 1];
   const float* bk = b;
   for (int64_t s = 0; s < nseg; ++s) {
     const int64_t off = seg_off[s];
     for (int64_t k = 0; k < seglen; ++k, bk += ldb) {
       __m512 w[CV];
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int v = 0; v < CV; ++v) w[v] = _mm512_loadu_ps(bk + 16 * v);
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int p = 0; p < P; ++p) {
         const __m512 x = _mm512_set1_ps(r[p][off + k]);
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int v = 0; v < CV; ++v) acc[p][v] = _mm512_fmadd_ps(x, w[v], acc[p][v]);
       }
     }
   }
   __mmask16 mask[CV];
   __m512 bv[CV];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int v = 0; v < CV; ++v) {
     const int64_t valid = std::min<int64_t>(16, n - 16 * v);
     mask[v] = valid >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << valid) - 1u);
     bv[v] = bias != nullptr ? _mm512_maskz_loadu_ps(mask[v], bias + 16 * v) : _mm512_setzero_ps();
   }
   const __m512 zero = _mm512_setzero_ps();
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int p = 0; p < P; ++p) {
     if (p >= np) break;
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int v = 0; v < CV; ++v) {
       __m512 y = _mm512_add_ps(acc[p][v], bv[v]);
       if (relu) y = _mm512_max_ps(y, zero);  // max(NaN, 0) is 0: the second operand wins
@@ -72,8 +72,8 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* const* rows, in
 // The last rows < P run a tile of exactly that many rows (no wasted accumulators).
 template <int CV, int P>
 __attribute__((target("avx512f"))) void tail_avx512(int64_t r, const float* const* rows, const int64_t* seg_off,
-                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb, int64_t n,
-                                    const float* bias, bool relu, float* c, int64_t ldc) {
+                                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb,
+                                                    int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
   if constexpr (P > 1) {
     if (r == P - 1) {
       tile_avx512<CV, P - 1>(rows, r, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
@@ -85,13 +85,12 @@ __attribute__((target("avx512f"))) void tail_avx512(int64_t r, const float* cons
 
 template <int CV, int P>
 __attribute__((target("avx512f"))) void gemm_avx512(int64_t m, const float* const* rows, const int64_t* seg_off,
-                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb, int64_t n,
-                                    const float* bias, bool relu, float* c, int64_t ldc) {
+                                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb,
+                                                    int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
   int64_t p0 = 0;
   for (; p0 + P <= m; p0 += P)
     tile_avx512<CV, P>(rows + p0, P, seg_off, nseg, seglen, b, ldb, n, bias, relu, c + p0 * ldc, ldc);
-  if (p0 < m)
-    tail_avx512<CV, P>(m - p0, rows + p0, seg_off, nseg, seglen, b, ldb, n, bias, relu, c + p0 * ldc, ldc);
+  if (p0 < m) tail_avx512<CV, P>(m - p0, rows + p0, seg_off, nseg, seglen, b, ldb, n, bias, relu, c + p0 * ldc, ldc);
 }
 
 void row_gemm_avx512(int64_t m, const float* const* rows, const int64_t* seg_off, int64_t nseg, int64_t seglen,
@@ -103,18 +102,10 @@ void row_gemm_avx512(int64_t m, const float* const* rows, const int64_t* seg_off
     const float* biasj = bias != nullptr ? bias + j0 : nullptr;
     float* cj = c + j0;
     switch ((nj + 15) / 16) {
-      case 1:
-        gemm_avx512<1, 12>(m, rows, seg_off, nseg, seglen, bj, ldb, nj, biasj, relu, cj, ldc);
-        break;
-      case 2:
-        gemm_avx512<2, 12>(m, rows, seg_off, nseg, seglen, bj, ldb, nj, biasj, relu, cj, ldc);
-        break;
-      case 3:
-        gemm_avx512<3, 8>(m, rows, seg_off, nseg, seglen, bj, ldb, nj, biasj, relu, cj, ldc);
-        break;
-      default:
-        gemm_avx512<4, 6>(m, rows, seg_off, nseg, seglen, bj, ldb, nj, biasj, relu, cj, ldc);
-        break;
+      case 1: gemm_avx512<1, 12>(m, rows, seg_off, nseg, seglen, bj, ldb, nj, biasj, relu, cj, ldc); break;
+      case 2: gemm_avx512<2, 12>(m, rows, seg_off, nseg, seglen, bj, ldb, nj, biasj, relu, cj, ldc); break;
+      case 3: gemm_avx512<3, 8>(m, rows, seg_off, nseg, seglen, bj, ldb, nj, biasj, relu, cj, ldc); break;
+      default: gemm_avx512<4, 6>(m, rows, seg_off, nseg, seglen, bj, ldb, nj, biasj, relu, cj, ldc); break;
     }
   }
 }
@@ -123,27 +114,27 @@ void row_gemm_avx512(int64_t m, const float* const* rows, const int64_t* seg_off
 // accumulators, the CV weight vectors and one broadcast.
 template <int CV, int P>
 __attribute__((target("avx2,fma"))) void tile_avx2(const float* const* rows, int64_t np, const int64_t* seg_off,
-                                                  int64_t nseg, int64_t seglen, const float* b, int64_t ldb, int64_t n,
-                                                  const float* bias, bool relu, float* c, int64_t ldc) {
+                                                   int64_t nseg, int64_t seglen, const float* b, int64_t ldb, int64_t n,
+                                                   const float* bias, bool relu, float* c, int64_t ldc) {
   __m256 acc[P][CV];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int p = 0; p < P; ++p)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int v = 0; v < CV; ++v) acc[p][v] = _mm256_setzero_ps();
   const float* r[P];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int p = 0; p < P; ++p) r[p] = rows[p < np ? p : np - 1];
   const float* bk = b;
   for (int64_t s = 0; s < nseg; ++s) {
     const int64_t off = seg_off[s];
     for (int64_t k = 0; k < seglen; ++k, bk += ldb) {
       __m256 w[CV];
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int v = 0; v < CV; ++v) w[v] = _mm256_loadu_ps(bk + 8 * v);
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int p = 0; p < P; ++p) {
         const __m256 x = _mm256_broadcast_ss(r[p] + off + k);
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int v = 0; v < CV; ++v) acc[p][v] = _mm256_fmadd_ps(x, w[v], acc[p][v]);
       }
     }
@@ -151,17 +142,17 @@ __attribute__((target("avx2,fma"))) void tile_avx2(const float* const* rows, int
   __m256i mask[CV];
   __m256 bv[CV];
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int v = 0; v < CV; ++v) {
     const int valid = static_cast<int>(std::min<int64_t>(8, n - 8 * v));
     mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), lane);
     bv[v] = bias != nullptr ? _mm256_maskload_ps(bias + 8 * v, mask[v]) : _mm256_setzero_ps();
   }
   const __m256 zero = _mm256_setzero_ps();
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int p = 0; p < P; ++p) {
     if (p >= np) break;
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int v = 0; v < CV; ++v) {
       __m256 y = _mm256_add_ps(acc[p][v], bv[v]);
       if (relu) y = _mm256_max_ps(y, zero);  // max(NaN, 0) is 0: the second operand wins
@@ -178,8 +169,8 @@ __attribute__((target("avx2,fma"))) void tile_avx2(const float* const* rows, int
 // The last rows < P run a tile of exactly that many rows (no wasted accumulators).
 template <int CV, int P>
 __attribute__((target("avx2,fma"))) void tail_avx2(int64_t r, const float* const* rows, const int64_t* seg_off,
-                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb, int64_t n,
-                                    const float* bias, bool relu, float* c, int64_t ldc) {
+                                                   int64_t nseg, int64_t seglen, const float* b, int64_t ldb, int64_t n,
+                                                   const float* bias, bool relu, float* c, int64_t ldc) {
   if constexpr (P > 1) {
     if (r == P - 1) {
       tile_avx2<CV, P - 1>(rows, r, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
@@ -191,20 +182,19 @@ __attribute__((target("avx2,fma"))) void tail_avx2(int64_t r, const float* const
 
 template <int CV, int P>
 __attribute__((target("avx2,fma"))) void gemm_avx2(int64_t m, const float* const* rows, const int64_t* seg_off,
-                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb, int64_t n,
-                                    const float* bias, bool relu, float* c, int64_t ldc) {
+                                                   int64_t nseg, int64_t seglen, const float* b, int64_t ldb, int64_t n,
+                                                   const float* bias, bool relu, float* c, int64_t ldc) {
   int64_t p0 = 0;
   for (; p0 + P <= m; p0 += P)
     tile_avx2<CV, P>(rows + p0, P, seg_off, nseg, seglen, b, ldb, n, bias, relu, c + p0 * ldc, ldc);
-  if (p0 < m)
-    tail_avx2<CV, P>(m - p0, rows + p0, seg_off, nseg, seglen, b, ldb, n, bias, relu, c + p0 * ldc, ldc);
+  if (p0 < m) tail_avx2<CV, P>(m - p0, rows + p0, seg_off, nseg, seglen, b, ldb, n, bias, relu, c + p0 * ldc, ldc);
 }
 
 // Output channels in chunks of 8 * CV; a last, narrower chunk uses fewer vectors.
 template <int CV, int P>
 __attribute__((target("avx2,fma"))) void chunks_avx2(int64_t m, const float* const* rows, const int64_t* seg_off,
-                                                    int64_t nseg, int64_t seglen, const float* b, int64_t ldb,
-                                                    int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
+                                                     int64_t nseg, int64_t seglen, const float* b, int64_t ldb,
+                                                     int64_t n, const float* bias, bool relu, float* c, int64_t ldc) {
   for (int64_t j0 = 0; j0 < n; j0 += 8 * CV) {
     const int64_t nj = std::min<int64_t>(8 * CV, n - j0);
     const float* biasj = bias != nullptr ? bias + j0 : nullptr;
@@ -222,29 +212,17 @@ void row_gemm_avx2(int64_t m, const float* const* rows, const int64_t* seg_off, 
   // keep 8+ independent FMA chains in flight (4-cycle latency, 2 per cycle) within the 16
   // registers (accumulators + weight vectors + one broadcast).
   switch (m) {
-    case 1:
-      chunks_avx2<8, 1>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
-      break;
-    case 2:
-      chunks_avx2<4, 2>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
-      break;
-    case 3:
-      chunks_avx2<3, 3>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
-      break;
-    case 4:
-      chunks_avx2<3, 4>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
-      break;
+    case 1: chunks_avx2<8, 1>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc); break;
+    case 2: chunks_avx2<4, 2>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc); break;
+    case 3: chunks_avx2<3, 3>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc); break;
+    case 4: chunks_avx2<3, 4>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc); break;
     case 7:
     case 8:  // two blocks of 4 (or 4 + 3): no short block that would leave FMA chains idle
       chunks_avx2<2, 4>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
       break;
     case 9:
-    case 10:
-      chunks_avx2<2, 5>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
-      break;
-    default:
-      chunks_avx2<2, 6>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc);
-      break;
+    case 10: chunks_avx2<2, 5>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc); break;
+    default: chunks_avx2<2, 6>(m, rows, seg_off, nseg, seglen, b, ldb, n, bias, relu, c, ldc); break;
   }
 }
 
@@ -285,7 +263,7 @@ __attribute__((target("avx2,fma"))) void dot_tile_avx2(const float* x, int64_t k
 // Picks the tile for the last, shorter pixel block at run time.
 template <int P, int NC>
 __attribute__((target("avx2,fma"))) void dot_block_avx2(int64_t np, const float* x, int64_t k, const float* w,
-                                                       float* res) {
+                                                        float* res) {
   if (np == P) {
     dot_tile_avx2<P, NC>(x, k, w, res);
   } else if constexpr (P > 1) {
@@ -349,7 +327,6 @@ void row_gemm_generic(int64_t m, const float* const* rows, const int64_t* seg_of
   }
 }
 
-
 }  // namespace
 
 void use_portable_conv_kernels(bool on) { portable_only = on; }
@@ -399,8 +376,7 @@ void conv2d_nhwc_direct(const ConvNhwcGeometry& g, const float* in, const float*
   const int64_t macs_per_pixel = nseg * g.in_c * g.out_c;
   const int64_t grain = std::max<int64_t>(6, 50000 / std::max<int64_t>(1, macs_per_pixel));
   parallel_for(0, m, grain, [&](int64_t lo, int64_t hi) {
-    row_gemm(hi - lo, row_ptr + lo, offs, nseg, g.in_c, packed, ld, g.out_c, bias, relu, out + lo * g.out_c,
-             g.out_c);
+    row_gemm(hi - lo, row_ptr + lo, offs, nseg, g.in_c, packed, ld, g.out_c, bias, relu, out + lo * g.out_c, g.out_c);
   });
 }
 

@@ -111,8 +111,8 @@ void input_transform(const ConvNhwcGeometry& g, const float* in, const float* ze
   }
 }
 
-void output_transform(const ConvNhwcGeometry& g, const float* mm, int64_t ld, int64_t tiles_w, int64_t tiles, int64_t t0,
-                      int64_t t1, const float* bias, bool relu, float* sink, float* out) {
+void output_transform(const ConvNhwcGeometry& g, const float* mm, int64_t ld, int64_t tiles_w, int64_t tiles,
+                      int64_t t0, int64_t t1, const float* bias, bool relu, float* sink, float* out) {
   const int64_t oh = g.out_h(), ow = g.out_w(), n = g.out_c, nv = n / 8 * 8;
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t y0 = 4 * (t / tiles_w), x0 = 4 * (t % tiles_w);
