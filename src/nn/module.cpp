@@ -5,6 +5,7 @@
 #include <set>
 
 #include "autograd/grad_mode.h"
+#include "nn/conv_stack.h"
 #include "nn/dense_stack.h"
 #include "ops/elementwise.h"
 
@@ -214,6 +215,8 @@ const ModulePtr& Sequential::at(size_t i) const {
 Tensor Sequential::forward(const Tensor& input) {
   // MLP inference on a few rows: no tensor per hidden layer (nn/dense_stack.h).
   if (Tensor y = dense_stack_forward(*this, input); y.defined()) return y;
+  // Small CNN inference on a few images: channels-last kernels, no tensor per layer (nn/conv_stack.h).
+  if (Tensor y = conv_stack_forward(*this, input); y.defined()) return y;
   Tensor x = input;
   for (const auto& [n, layer] : named_children()) x = layer->forward(x);
   return x;

@@ -316,4 +316,22 @@ void avg_pool2d_backward(const Pool2dGeometry& g, const float* grad_out, float* 
   });
 }
 
+void max_pool2d_nhwc(int64_t in_w, int64_t c, int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w,
+                     int64_t out_h, int64_t out_w, const float* in, float* out) {
+  for (int64_t oh = 0; oh < out_h; ++oh) {
+    for (int64_t ow = 0; ow < out_w; ++ow) {
+      float* y = out + (oh * out_w + ow) * c;
+      const float* first = in + (oh * stride_h * in_w + ow * stride_w) * c;
+      std::copy(first, first + c, y);
+      for (int64_t i = 0; i < kernel_h; ++i) {
+        for (int64_t j = i == 0 ? 1 : 0; j < kernel_w; ++j) {
+          const float* x = first + (i * in_w + j) * c;
+          // Channels are contiguous: this loop vectorizes into compares and blends.
+          for (int64_t k = 0; k < c; ++k) y[k] = x[k] > y[k] || x[k] != x[k] ? x[k] : y[k];
+        }
+      }
+    }
+  }
+}
+
 }  // namespace forge::cpu

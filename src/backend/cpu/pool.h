@@ -23,4 +23,10 @@ void avg_pool2d_forward(const Pool2dGeometry& g, const float* in, float* out);
 // The adjoint of avg_pool2d_forward (grad_in is overwritten).
 void avg_pool2d_backward(const Pool2dGeometry& g, const float* grad_out, float* grad_in);
 
+// Window maxima on one channels-last image (the inference fast path, nn/conv_stack.h): in
+// [in_h][in_w][c] -> out [out_h][out_w][c], windows kernel x kernel at the given strides, all
+// inside the input (no padding). A NaN in a window makes its maximum NaN, like the planar path.
+void max_pool2d_nhwc(int64_t in_w, int64_t c, int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w,
+                     int64_t out_h, int64_t out_w, const float* in, float* out);
+
 }  // namespace forge::cpu

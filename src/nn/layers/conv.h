@@ -78,6 +78,8 @@ class Conv2D : public Module {
   bool built() const { return weight_.defined(); }
   const Tensor& weight() const { return weight_; }
   const Tensor& bias() const { return bias_; }
+  const std::array<int64_t, 2>& kernel_size() const { return kernel_size_; }
+  const Conv2DOptions& options() const { return options_; }
 
  protected:
   void build_from_state(const std::map<std::string, Tensor>& own) override;

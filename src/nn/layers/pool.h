@@ -42,6 +42,10 @@ class Pool2D : public Module {
   Tensor forward(const Tensor& input) override;
   std::string name() const override { return kind_ == Kind::kMax ? "MaxPooling2D" : "AveragePooling2D"; }
   Shape output_shape(const Shape& input) const override;
+  Kind kind() const { return kind_; }
+  const std::array<int64_t, 2>& pool_size() const { return pool_size_; }
+  const std::array<int64_t, 2>& strides() const { return strides_; }  // 0s resolved to pool_size
+  const Pool2DOptions& options() const { return options_; }
 
  private:
   Kind kind_;
