@@ -48,8 +48,8 @@ void register_serve(CLI::App& app) {
                   "(default 50; 0 = block at once)")
       ->check(CLI::Range(0, 100000));
   cmd->add_option("--ledger-commit-ms", a->ledger_commit_ms,
-                  "SQLite ledger: commit each window of this many ms of rows together, off the request path "
-                  "(default 2; kill -9 may lose the last window; 0 = commit each row before answering)")
+                  "SQLite ledger: 0 (default) commits each row before answering; N > 0 commits the rows of each "
+                  "N ms window together, off the request path (faster; kill -9 may lose the last window)")
       ->check(CLI::Range(0, 10000));
   cmd->add_flag("--metrics-key", a->metrics_key, "GET /metrics needs a key with the 'metrics' scope");
   cmd->callback([a] {

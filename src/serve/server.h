@@ -28,7 +28,7 @@ struct ServeOptions {
   // SQLite ledger: commit the rows of each window of this many ms together, off the request's
   // path (kill -9 can lose the last window's rows; stop() keeps all). 0 = commit each row
   // before the response is sent. PostgreSQL commits each row.
-  int ledger_commit_ms = 2;
+  int ledger_commit_ms = 0;  // 0: each ledger row commits before its response (survives kill -9)
   bool metrics_require_key = false;  // GET /metrics needs a key with the "metrics" scope
   int http_threads = 64;             // connections served at once (a streaming request holds one)
   EngineOptions engine{};            // per language model
