@@ -100,7 +100,7 @@ def start_forge(a, work, port, *models, keys=True, extra=()):
         cmd += ["--keys", db]
     else:
         cmd += ["--no-keys"]
-    cmd += list(extra)
+    cmd += list(extra) + list(a.serve_arg)
     p = Proc(cmd, os.path.join(work, f"forge-{port}.log"), dict(os.environ))
     wait_ready(port, p.p, "forge serve")
     return p, key
@@ -287,6 +287,8 @@ def main():
     ap.add_argument("--forge", default=os.path.join(ROOT, "build", "forge"))
     ap.add_argument("--bench-http", default=os.path.join(ROOT, "build", "bench", "bench_http"))
     ap.add_argument("--llama-bin", default=os.path.join(ROOT, "build-ref", "llama.cpp", "bin"))
+    ap.add_argument("--serve-arg", action="append", default=[],
+                    help="extra `forge serve` argument (repeatable), e.g. --serve-arg=--ledger-commit-ms=2")
     ap.add_argument("--json")
     ap.add_argument("--markdown")
     a = ap.parse_args()
