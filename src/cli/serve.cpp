@@ -48,8 +48,9 @@ void register_serve(CLI::App& app) {
                   "(default 50; 0 = block at once)")
       ->check(CLI::Range(0, 100000));
   cmd->add_option("--ledger-commit-ms", a->ledger_commit_ms,
-                  "SQLite ledger: 0 (default) commits each row before answering; N > 0 commits the rows of each "
-                  "N ms window together, off the request path (faster; kill -9 may lose the last window)")
+                  "SQLite ledger: rows are journaled before each answer and committed in groups of this many "
+                  "ms (default 5; kill -9 loses none: the next open replays the journal); 0 commits each row "
+                  "before answering")
       ->check(CLI::Range(0, 10000));
   cmd->add_flag("--metrics-key", a->metrics_key, "GET /metrics needs a key with the 'metrics' scope");
   cmd->callback([a] {

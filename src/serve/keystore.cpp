@@ -1,21 +1,27 @@
 // SQLite implementation of KeyStore (see keystore.h). One connection guarded by a mutex. Ledger
-// rows are one small INSERT per request: committed one by one (usage_commit_ms 0) or handed to a
-// writer thread that commits what arrived in a usage_commit_ms window as one transaction, which
-// takes the commit (WAL append, file locks: tens of microseconds) off the request's path.
+// rows are one small INSERT per request: committed one by one (usage_commit_ms 0), or appended to
+// the ledger journal (one write(2), survives kill -9) and handed to a writer thread that commits
+// what arrived in a usage_commit_ms window as one transaction, which takes the commit (WAL
+// append, file locks: tens of microseconds) off the request's path. Authenticated keys are
+// cached by public id until another connection changes the file (PRAGMA data_version) or this
+// store changes a key.
 #include "serve/keystore.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
 #include "core/error.h"
 #include "serve/key_secret.h"
+#include "serve/ledger_journal.h"
 
 namespace forge::serve {
 namespace {
@@ -112,7 +118,14 @@ class SqliteKeyStore final : public KeyStore {
         "INTEGER NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, "
         "completion_tokens INTEGER NOT NULL, latency_ms REAL NOT NULL, status INTEGER NOT NULL)");
     exec("CREATE INDEX IF NOT EXISTS usage_key_time ON usage (key_id, time_ms)");
-    if (usage_commit_ms_ > 0) writer_ = std::thread([this] { write_usage_loop(); });
+    // Journals whose rows are committed (a writer dies between its commit and deleting the file).
+    exec("CREATE TABLE IF NOT EXISTS ledger_journals (name TEXT PRIMARY KEY)");
+    replay_orphan_journals();
+    if (usage_commit_ms_ > 0) {
+      journal_token_ = new_journal_token();
+      journal_ = next_journal();
+      writer_ = std::thread([this] { write_usage_loop(); });
+    }
   }
   ~SqliteKeyStore() override {
     if (writer_.joinable()) {
@@ -123,10 +136,15 @@ class SqliteKeyStore final : public KeyStore {
       queue_cv_.notify_one();
       writer_.join();
     }
+    closing_ = true;  // the last commit starts no new journal file
     try {
       flush_usage();  // every row recorded before the store closes is committed
+      std::lock_guard lock(mu_);
+      forget_committed_journals_locked();
+      if (journal_) journal_->remove();  // holds no rows: they were all committed above
     } catch (const std::exception& e) {
-      fmt::print(stderr, "forge: ledger rows lost on close: {}\n", e.what());
+      fmt::print(stderr, "forge: ledger rows not committed on close (kept in the journal for the next open): {}\n",
+                 e.what());
     }
     for (auto& [sql, stmt] : prepared_) sqlite3_finalize(stmt);
     sqlite3_close(db_);
@@ -142,7 +160,10 @@ class SqliteKeyStore final : public KeyStore {
         "INSERT INTO api_keys (public_id, name, scopes, salt, hash, rpm, tpm, monthly_tokens, created_ms) VALUES "
         "(?,?,?,?,?,?,?,?,?)");
     s.bind(1, public_id).bind(2, spec.name).bind(3, key_secret::join_scopes(spec.scopes)).bind(4, salt);
-    s.bind_blob(5, key_secret::salted_hash(salt, secret)).bind(6, spec.rpm).bind(7, spec.tpm).bind(8, spec.monthly_tokens);
+    s.bind_blob(5, key_secret::salted_hash(salt, secret))
+        .bind(6, spec.rpm)
+        .bind(7, spec.tpm)
+        .bind(8, spec.monthly_tokens);
     s.bind(9, now_ms());
     s.step();
     return {*find_locked(std::to_string(sqlite3_last_insert_rowid(db_))), secret};
@@ -168,6 +189,7 @@ class SqliteKeyStore final : public KeyStore {
     if (k->revoked_ms == 0) {
       Stmt s = stmt("UPDATE api_keys SET revoked_ms = ? WHERE id = ?");
       s.bind(1, now_ms()).bind(2, k->id).step();
+      key_cache_.clear();
     }
     return *find_locked(std::to_string(k->id));
   }
@@ -181,6 +203,7 @@ class SqliteKeyStore final : public KeyStore {
     std::string salt = key_secret::new_salt();
     Stmt s = stmt("UPDATE api_keys SET public_id = ?, salt = ?, hash = ? WHERE id = ?");
     s.bind(1, public_id).bind(2, salt).bind_blob(3, key_secret::salted_hash(salt, secret)).bind(4, k->id).step();
+    key_cache_.clear();
     return {*find_locked(std::to_string(k->id)), secret};
   }
 
@@ -188,24 +211,48 @@ class SqliteKeyStore final : public KeyStore {
     auto public_id = key_secret::public_id_of(secret);
     if (!public_id) return std::nullopt;
     std::lock_guard lock(mu_);
-    Stmt s = stmt(fmt::format("SELECT {}, salt, hash FROM api_keys WHERE public_id = ?", kKeyColumns));
-    s.bind(1, *public_id);
-    if (!s.step()) return std::nullopt;
-    ApiKey k = key_from_row(s);
-    if (!key_secret::matches(s.text(9), s.blob(10), secret)) return std::nullopt;
-    if (k.revoked_ms != 0) return std::nullopt;
-    return k;
+    // The cache holds what the file held at this data version: another connection's commit
+    // (`forge keys revoke` in another process) changes the version and empties the cache.
+    Stmt v = stmt("PRAGMA data_version");
+    const int64_t version = v.step() ? v.i64(0) : -1;
+    if (version != cache_version_) {
+      key_cache_.clear();
+      cache_version_ = version;
+    }
+    auto it = key_cache_.find(*public_id);
+    if (it == key_cache_.end()) {
+      Stmt s = stmt(fmt::format("SELECT {}, salt, hash FROM api_keys WHERE public_id = ?", kKeyColumns));
+      s.bind(1, *public_id);
+      if (!s.step()) return std::nullopt;
+      if (key_cache_.size() >= kMaxCachedKeys) key_cache_.clear();
+      it = key_cache_.emplace(*public_id, CachedKey{key_from_row(s), s.text(9), s.blob(10)}).first;
+    }
+    const CachedKey& c = it->second;
+    if (!key_secret::matches(c.salt, c.hash, secret)) return std::nullopt;
+    if (c.key.revoked_ms != 0) return std::nullopt;
+    return c.key;
   }
 
   void record_usage(const UsageRow& row) override {
     if (usage_commit_ms_ > 0) {
       bool was_empty;
+      std::string journal_error;
       {
         std::lock_guard q(queue_mu_);
         was_empty = pending_.empty();
         pending_.push_back(row);
+        // Every queued row is in the current journal file: the committer swaps both at once.
+        if (journal_) {
+          try {
+            journal_->append(row);
+          } catch (const std::exception& e) {
+            journal_error = e.what();
+          }
+        }
       }
       if (was_empty) queue_cv_.notify_one();
+      FORGE_CHECK(journal_error.empty(), "{} (the row is queued for the next commit but would not survive a crash)",
+                  journal_error);
       return;
     }
     std::lock_guard lock(mu_);
@@ -247,8 +294,8 @@ class SqliteKeyStore final : public KeyStore {
   int64_t tokens_used(int64_t key_id, int64_t since_ms) const override {
     std::lock_guard lock(mu_);
     flush_usage_locked();
-    Stmt s = stmt(
-        "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage WHERE key_id = ? AND time_ms >= ?");
+    Stmt s =
+        stmt("SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage WHERE key_id = ? AND time_ms >= ?");
     s.bind(1, key_id).bind(2, since_ms);
     return s.step() ? s.i64(0) : 0;
   }
@@ -283,19 +330,89 @@ class SqliteKeyStore final : public KeyStore {
   // committed in the order they were queued). Rows of a failed commit are lost and the error
   // is thrown.
   void flush_usage_locked() const {
+    {
+      std::lock_guard q(queue_mu_);
+      if (pending_.empty()) return;
+    }
+    // The next journal file is made before the swap, outside the queue lock that requests take.
+    std::unique_ptr<LedgerJournalFile> next = journal_ && !closing_ ? next_journal() : nullptr;
     std::vector<UsageRow> rows;
+    std::unique_ptr<LedgerJournalFile> done;  // holds exactly `rows`
     {
       std::lock_guard q(queue_mu_);
       rows.swap(pending_);
+      if (journal_) {
+        done = std::move(journal_);
+        journal_ = std::move(next);
+      }
     }
-    if (rows.empty()) return;
     exec("BEGIN");
     try {
       for (const auto& r : rows) insert_usage_locked(r);
+      if (done) stmt("INSERT INTO ledger_journals (name) VALUES (?)").bind(1, done->name()).step();
+      for (const auto& name : committed_journals_) {
+        stmt("DELETE FROM ledger_journals WHERE name = ?").bind(1, name).step();
+      }
       exec("COMMIT");
     } catch (...) {
+      // The rows stay in `done`'s file, which the next process to open the store replays.
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
+    }
+    committed_journals_.clear();
+    if (done) {
+      done->remove();
+      committed_journals_.push_back(done->name());  // forgotten in the next transaction
+    }
+  }
+
+  void forget_committed_journals_locked() const {
+    for (const auto& name : committed_journals_) {
+      stmt("DELETE FROM ledger_journals WHERE name = ?").bind(1, name).step();
+    }
+    committed_journals_.clear();
+  }
+
+  std::unique_ptr<LedgerJournalFile> next_journal() const {
+    return std::make_unique<LedgerJournalFile>(path_, journal_token_, journal_generation_++);
+  }
+
+  // Commits the rows of journals whose writers died (kill -9, power loss of the process) and
+  // deletes the files. A journal already committed (its writer died before deleting it) is only
+  // deleted. Failures are reported and leave the files for the next open.
+  void replay_orphan_journals() {
+    std::vector<OrphanJournal> orphans;
+    try {
+      orphans = take_orphan_journals(path_);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "forge: cannot look for ledger journals of '{}': {}\n", path_, e.what());
+      return;
+    }
+    std::lock_guard lock(mu_);
+    for (auto& j : orphans) {
+      try {
+        exec("BEGIN IMMEDIATE");
+        try {
+          bool committed = stmt("SELECT 1 FROM ledger_journals WHERE name = ?").bind(1, j.name).step();
+          if (!committed) {
+            for (const auto& r : j.rows) insert_usage_locked(r);
+          }
+          stmt("DELETE FROM ledger_journals WHERE name = ?").bind(1, j.name).step();
+          exec("COMMIT");
+          if (!committed && (!j.rows.empty() || j.dropped_bytes > 0)) {
+            fmt::print(stderr, "forge: recovered {} ledger row(s) from '{}'{}\n", j.rows.size(), j.path,
+                       j.dropped_bytes ? fmt::format(" ({} bytes of a torn last record dropped)", j.dropped_bytes)
+                                       : std::string());
+          }
+        } catch (...) {
+          sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+          throw;
+        }
+        ::unlink(j.path.c_str());
+      } catch (const std::exception& e) {
+        fmt::print(stderr, "forge: cannot replay the ledger journal '{}' (kept for the next open): {}\n", j.path,
+                   e.what());
+      }
     }
   }
 
@@ -349,6 +466,21 @@ class SqliteKeyStore final : public KeyStore {
   const int usage_commit_ms_;
   mutable std::mutex queue_mu_;  // guards pending_ and writer_stop_; taken after mu_, never before
   mutable std::vector<UsageRow> pending_;
+  // The journal file holding exactly pending_'s rows (usage_commit_ms_ > 0); swapped with
+  // pending_ under queue_mu_.
+  mutable std::unique_ptr<LedgerJournalFile> journal_;
+  std::string journal_token_;
+  mutable int64_t journal_generation_ = 0;               // guarded by mu_
+  mutable std::vector<std::string> committed_journals_;  // deleted files still named in ledger_journals; mu_
+  std::atomic<bool> closing_{false};
+  struct CachedKey {
+    ApiKey key;
+    std::string salt;
+    std::vector<unsigned char> hash;
+  };
+  static constexpr size_t kMaxCachedKeys = 4096;
+  mutable std::unordered_map<std::string, CachedKey> key_cache_;  // by public id; guarded by mu_
+  mutable int64_t cache_version_ = -1;                            // PRAGMA data_version of key_cache_
   std::condition_variable queue_cv_;
   bool writer_stop_ = false;
   std::thread writer_;  // only with usage_commit_ms_ > 0

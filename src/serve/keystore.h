@@ -68,8 +68,8 @@ class KeyStore {
   // The active key whose secret this is; nullopt for unknown, malformed or revoked secrets.
   virtual std::optional<ApiKey> authenticate(const std::string& secret) const = 0;
   // Appends a ledger row: committed before it returns, or (a SQLite store opened with a commit
-  // window) queued and committed with the rows of the same window, at most usage_commit_ms
-  // (plus the commit) later. The readers below (usage, tokens_used, usage_rows) and
+  // window) journaled and queued, and committed with the rows of the same window, at most
+  // usage_commit_ms (plus the commit) later. The readers below (usage, tokens_used, usage_rows) and
   // flush_usage() commit the queue first.
   virtual void record_usage(const UsageRow& row) = 0;
   // Commits every row recorded so far (a no-op where each row is committed by record_usage).
@@ -85,8 +85,11 @@ class KeyStore {
 
 // Opens (creating when needed) a SQLite key store at `path` (WAL mode, synchronous=NORMAL: a
 // committed row survives kill -9 of the server). usage_commit_ms 0: record_usage commits each
-// row; > 0 (0..10000): a writer thread commits the rows of each window of that many ms as one
-// transaction (kill -9 loses the rows of the last window; closing the store commits them all).
+// row; > 0 (0..10000): record_usage appends the row to the ledger journal (serve/ledger_journal.h;
+// one write(2), survives kill -9) and a writer thread commits the rows of each window of that
+// many ms as one transaction; closing the store commits them all. Every open first replays the
+// journals of writers that died. Authenticated keys are cached until another connection changes
+// the file (PRAGMA data_version) or this store changes a key.
 std::unique_ptr<KeyStore> open_sqlite_keystore(const std::string& path, int usage_commit_ms = 0);
 // The key store named by `spec`: a postgres:// or postgresql:// URL opens PgKeyStore, anything
 // else is a SQLite file path (opened with `sqlite_usage_commit_ms`, see above). Used by `forge

@@ -25,10 +25,11 @@ struct ServeOptions {
   int port = 8080;                   // 0 = any free port (see Server::bind)
   std::string cert_file, key_file;   // TLS (PEM) when both are set
   std::string keys_db;               // SQLite file or postgresql:// URL (open_keystore); "" = no keys, no ledger
-  // SQLite ledger: commit the rows of each window of this many ms together, off the request's
-  // path (kill -9 can lose the last window's rows; stop() keeps all). 0 = commit each row
+  // SQLite ledger: each row is appended to the ledger journal before the response is sent and
+  // the rows of each window of this many ms are committed together, off the request's path
+  // (kill -9 loses none: the next open of the store replays the journal). 0 = commit each row
   // before the response is sent. PostgreSQL commits each row.
-  int ledger_commit_ms = 0;  // 0: each ledger row commits before its response (survives kill -9)
+  int ledger_commit_ms = 5;
   bool metrics_require_key = false;  // GET /metrics needs a key with the "metrics" scope
   int http_threads = 64;             // connections served at once (a streaming request holds one)
   EngineOptions engine{};            // per language model

@@ -62,6 +62,7 @@ TEST(KeyStore, RotateRevokeAndErrors) {
   auto store = open_sqlite_keystore(db.path);
   auto [key, old_secret] = store->create_key({"bob", {kScopeInference, kScopeAdmin}, 0, 0, 0});
   EXPECT_TRUE(store->find_key("bob")->has_scope(kScopeAdmin));
+  EXPECT_TRUE(store->authenticate(old_secret).has_value());  // now cached
   auto [rotated, new_secret] = store->rotate_key("bob");
   EXPECT_EQ(rotated.id, key.id);
   EXPECT_FALSE(store->authenticate(old_secret).has_value());
@@ -75,6 +76,31 @@ TEST(KeyStore, RotateRevokeAndErrors) {
   EXPECT_THROW_MSG(store->create_key({"neg", {kScopeInference}, -1, 0, 0}), "limits must be >= 0");
   EXPECT_THROW_MSG(parse_scopes("inference,root"), "unknown scope 'root'");
   EXPECT_THROW_MSG(parse_since("yesterday"), "--since 'yesterday' is not a date");
+}
+
+// authenticate() caches keys; a change made through another connection (`forge keys` in another
+// process) or through this store must take effect on the next request.
+TEST(KeyStore, CachedKeysFollowChangesFromAnotherConnection) {
+  TempDb db;
+  auto server = open_sqlite_keystore(db.path);
+  auto [carol, carol_secret] = server->create_key({"carol", {kScopeInference}, 0, 0, 0});
+  auto [dave, dave_secret] = server->create_key({"dave", {kScopeInference}, 5, 0, 0});
+  ASSERT_TRUE(server->authenticate(carol_secret).has_value());
+  ASSERT_TRUE(server->authenticate(dave_secret).has_value());
+  auto cli = open_sqlite_keystore(db.path);
+  cli->revoke_key("carol");
+  EXPECT_FALSE(server->authenticate(carol_secret).has_value());
+  auto [rotated, dave_new] = cli->rotate_key("dave");
+  EXPECT_FALSE(server->authenticate(dave_secret).has_value());
+  auto again = server->authenticate(dave_new);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->rpm, 5);
+  // Ledger rows this store writes do not empty the cache, and the key stays valid.
+  server->record_usage({.time_ms = 1, .key_id = dave.id, .model = "m", .endpoint = "/e"});
+  EXPECT_TRUE(server->authenticate(dave_new).has_value());
+  // A key created elsewhere after the cache filled is found.
+  auto [erin, erin_secret] = cli->create_key({"erin", {kScopeInference}, 0, 0, 0});
+  EXPECT_TRUE(server->authenticate(erin_secret).has_value());
 }
 
 TEST(KeyStore, LedgerRowsAndMonthlyTotals) {

@@ -1,8 +1,10 @@
 // The SQLite ledger's group commit (open_sqlite_keystore with a commit window): rows from
 // concurrent writers are all committed, by the writer thread within the window, by readers and
-// flush_usage() at once, and by closing the store; `forge serve` keeps every row on SIGTERM.
+// flush_usage() at once, and by closing the store; `forge serve` keeps every row on SIGTERM and
+// on kill -9 (the ledger journal, replayed by the next open exactly once, torn tails dropped).
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "serve/keystore.h"
+#include "serve/ledger_journal.h"
 #include "test_util.h"
 
 namespace forge::serve {
@@ -31,7 +34,23 @@ struct TempDb {
                .string();
   }
   ~TempDb() {
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
+    for (const auto& f : files()) fs::remove(f);
+  }
+  // The database and every file beside it named after it (-wal, -shm, ledger journals).
+  std::vector<std::string> files() const {
+    std::vector<std::string> out;
+    const std::string name = fs::path(path).filename().string();
+    for (const auto& e : fs::directory_iterator(fs::path(path).parent_path())) {
+      if (e.path().filename().string().rfind(name, 0) == 0) out.push_back(e.path().string());
+    }
+    return out;
+  }
+  std::vector<std::string> journals() const {
+    std::vector<std::string> out;
+    for (const auto& f : files()) {
+      if (f.find(".db-ledger") != std::string::npos) out.push_back(f);
+    }
+    return out;
   }
 };
 
@@ -103,27 +122,109 @@ TEST(LedgerGroupCommit, ZeroWindowCommitsEachRow) {
   EXPECT_THROW_MSG(open_sqlite_keystore(db.path, -1), "the ledger commit window must be 0..10000 ms (got -1)");
 }
 
-// Black-box: `forge serve` with a long window, N requests, SIGTERM: the ledger has N rows.
-TEST(LedgerGroupCommit, SigtermKeepsEveryRow) {
+TEST(LedgerJournal, GroupCommitDeletesItsJournals) {
   TempDb db;
-  const auto forge = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "forge";
-  std::string key;
   {
-    auto store = open_sqlite_keystore(db.path);
-    key = store->create_key({"user", {kScopeInference}, 0, 0, 0}).second;
+    auto store = open_sqlite_keystore(db.path, 10000);
+    EXPECT_EQ(db.journals().size(), 1u);  // the (empty) file the next rows go to
+    for (int i = 0; i < 3; ++i) store->record_usage(row(1, i));
+    store->flush_usage();
+    EXPECT_EQ(db.journals().size(), 1u);  // the committed file is gone, a fresh one waits
+    store->record_usage(row(1, 3));
   }
+  EXPECT_TRUE(db.journals().empty());
+  EXPECT_EQ(rows_on_disk(db.path), 4);
+}
+
+// A writer that died (here: a journal file closed without being committed) is replayed by the
+// next open, once; a torn last record is dropped.
+TEST(LedgerJournal, OrphanIsReplayedOnceAndTornTailDropped) {
+  TempDb db;
+  open_sqlite_keystore(db.path);  // creates the schema
+  {
+    LedgerJournalFile j(db.path, "abc123", 0);
+    for (int i = 0; i < 5; ++i) j.append(row(2, i));
+    std::FILE* f = std::fopen(j.path().c_str(), "ab");
+    ASSERT_NE(f, nullptr);
+    std::fwrite("\x20\0\0\0garbage", 1, 11, f);  // a record header promising more than follows
+    std::fclose(f);
+  }  // closed without remove(): an orphan
+  ASSERT_EQ(db.journals().size(), 1u);
+  auto store = open_sqlite_keystore(db.path);
+  EXPECT_EQ(store->usage_rows(), 5);
+  auto rows = store->usage({.key_id = 2, .since_ms = 0});
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[4].prompt_tokens, 4);
+  EXPECT_EQ(rows[4].endpoint, "/v1/embeddings");
+  EXPECT_DOUBLE_EQ(rows[4].latency_ms, 0.5);
+  EXPECT_TRUE(db.journals().empty());
+  EXPECT_EQ(rows_on_disk(db.path), 5);  // a second open finds nothing to replay
+}
+
+// The writer died after committing a journal's rows but before deleting the file: the store
+// remembers the file's name and only deletes it.
+TEST(LedgerJournal, CommittedOrphanIsNotReplayedAgain) {
+  TempDb db;
+  open_sqlite_keystore(db.path);
+  std::string name;
+  {
+    LedgerJournalFile j(db.path, "def456", 7);
+    j.append(row(3, 0));
+    name = j.name();
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, ("INSERT INTO ledger_journals (name) VALUES ('" + name + "')").c_str(), nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  EXPECT_EQ(rows_on_disk(db.path), 0);
+  EXPECT_TRUE(db.journals().empty());
+}
+
+// A live writer's journal (locked) is not taken by another connection; its rows arrive once,
+// through the writer's own commit.
+TEST(LedgerJournal, LiveJournalIsLeftToItsWriter) {
+  TempDb db;
+  auto writer = open_sqlite_keystore(db.path, 10000);
+  for (int i = 0; i < 3; ++i) writer->record_usage(row(4, i));
+  EXPECT_EQ(rows_on_disk(db.path), 0);
+  EXPECT_EQ(db.journals().size(), 1u);
+  writer.reset();
+  EXPECT_EQ(rows_on_disk(db.path), 3);
+}
+
+TEST(LedgerJournal, ForeignFileIsLeftAlone) {
+  TempDb db;
+  const std::string foreign = db.path + "-ledger-abcdef-1";
+  {
+    std::FILE* f = std::fopen(foreign.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fputs("not a journal", f);
+    std::fclose(f);
+  }
+  EXPECT_EQ(rows_on_disk(db.path), 0);
+  EXPECT_TRUE(fs::exists(foreign));
+}
+
+// Starts `forge serve` on the no-op model with `extra` arguments; returns its pid and port.
+std::pair<pid_t, int> start_server(const TempDb& db, const std::vector<std::string>& extra) {
+  const auto forge = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "forge";
   const std::string port_file = db.path + ".out";
+  std::vector<std::string> args = {"forge", "serve", "--port", "0", "--model", "noop=noop:", "--keys", db.path};
+  args.insert(args.end(), extra.begin(), extra.end());
   pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
   if (pid == 0) {
     std::freopen(port_file.c_str(), "w", stdout);
     std::freopen("/dev/null", "w", stderr);
-    ::execl(forge.c_str(), "forge", "serve", "--port", "0", "--model", "noop=noop:", "--keys", db.path.c_str(),
-            "--ledger-commit-ms", "10000", static_cast<char*>(nullptr));
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(forge.c_str(), argv.data());
     ::_exit(127);
   }
   int port = 0;
-  for (int i = 0; i < 300 && port == 0; ++i) {
+  for (int i = 0; i < 300 && port == 0 && pid > 0; ++i) {
     std::this_thread::sleep_for(20ms);
     FILE* f = std::fopen(port_file.c_str(), "r");
     if (!f) continue;
@@ -134,26 +235,69 @@ TEST(LedgerGroupCommit, SigtermKeepsEveryRow) {
     }
     std::fclose(f);
   }
-  ASSERT_GT(port, 0) << "forge serve did not start";
-  constexpr int kRequests = 25;
+  return {pid, port};
+}
+
+// `n` keyed POST /v1/embeddings with curl; the number answered 200.
+int post_embeddings(int port, const std::string& key, int n) {
   const std::string cmd = "curl -s -w '%{http_code}\\n' -H 'Authorization: Bearer " + key +
                           "' -H 'Content-Type: application/json' -d '{\"model\":\"noop\",\"input\":\"hi\"}'";
   std::string urls;
-  for (int i = 0; i < kRequests; ++i) urls += " -o /dev/null http://127.0.0.1:" + std::to_string(port) + "/v1/embeddings";
+  for (int i = 0; i < n; ++i) urls += " -o /dev/null http://127.0.0.1:" + std::to_string(port) + "/v1/embeddings";
   FILE* p = ::popen((cmd + urls).c_str(), "r");
-  ASSERT_NE(p, nullptr);
+  if (!p) return 0;
   int ok = 0;
   char line[64];
   while (std::fgets(line, sizeof line, p)) ok += std::string(line) == "200\n";
   ::pclose(p);
-  ASSERT_EQ(ok, kRequests);
+  return ok;
+}
+
+// Black-box: `forge serve` with a long window, N requests, kill -9: every answered request's row
+// is in the ledger after the next open (replayed from the journal).
+TEST(LedgerJournal, KillMinus9KeepsEveryAnsweredRow) {
+  TempDb db;
+  std::string key;
+  {
+    auto store = open_sqlite_keystore(db.path);
+    key = store->create_key({"user", {kScopeInference}, 0, 0, 0}).second;
+  }
+  auto [pid, port] = start_server(db, {"--ledger-commit-ms", "10000"});
+  ASSERT_GT(pid, 0);
+  ASSERT_GT(port, 0) << "forge serve did not start";
+  constexpr int kRequests = 20;
+  ASSERT_EQ(post_embeddings(port, key, kRequests), kRequests);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_EQ(db.journals().size(), 1u);
+  auto store = open_sqlite_keystore(db.path);
+  EXPECT_EQ(store->usage_rows(), kRequests);
+  EXPECT_TRUE(db.journals().empty());
+  fs::remove(db.path + ".out");
+}
+
+// Black-box: `forge serve` with a long window, N requests, SIGTERM: the ledger has N rows.
+TEST(LedgerGroupCommit, SigtermKeepsEveryRow) {
+  TempDb db;
+  std::string key;
+  {
+    auto store = open_sqlite_keystore(db.path);
+    key = store->create_key({"user", {kScopeInference}, 0, 0, 0}).second;
+  }
+  auto [pid, port] = start_server(db, {"--ledger-commit-ms", "10000"});
+  ASSERT_GT(pid, 0);
+  ASSERT_GT(port, 0) << "forge serve did not start";
+  constexpr int kRequests = 25;
+  ASSERT_EQ(post_embeddings(port, key, kRequests), kRequests);
   EXPECT_LT(rows_on_disk(db.path), kRequests) << "the 10 s window should still hold rows";
   ::kill(pid, SIGTERM);
   int status = 0;
   ::waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   EXPECT_EQ(rows_on_disk(db.path), kRequests);
-  fs::remove(port_file);
+  EXPECT_TRUE(db.journals().empty());
+  fs::remove(db.path + ".out");
 }
 
 }  // namespace
