@@ -7,6 +7,7 @@
 #include "autograd/grad_mode.h"
 #include "nn/conv_stack.h"
 #include "nn/dense_stack.h"
+#include "nn/layers/conv.h"
 #include "ops/elementwise.h"
 
 namespace forge::nn {
@@ -218,7 +219,16 @@ Tensor Sequential::forward(const Tensor& input) {
   // Small CNN inference on a few images: channels-last kernels, no tensor per layer (nn/conv_stack.h).
   if (Tensor y = conv_stack_forward(*this, input); y.defined()) return y;
   Tensor x = input;
-  for (const auto& [n, layer] : named_children()) x = layer->forward(x);
+  const auto& layers = named_children();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    // Conv2D(relu) + MaxPooling2D run as one op (Conv2D::forward_then_pool).
+    auto* conv = dynamic_cast<Conv2D*>(layers[i].second.get());
+    if (conv != nullptr && i + 1 < layers.size()) {
+      x = conv->forward_then_pool(x, *layers[++i].second);
+      continue;
+    }
+    x = layers[i].second->forward(x);
+  }
   return x;
 }
 

@@ -4,7 +4,9 @@
 #include "autograd/node.h"
 #include "backend/cpu/conv_fused.h"
 #include "backend/cpu/dnnl_conv.h"
+#include "backend/cpu/pool_blocked.h"
 #include "ops/elementwise.h"
+#include "ops/pool.h"
 #include "ops/precision.h"
 #include "ops/reduce.h"
 #include "ops/spatial.h"
@@ -275,6 +277,82 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, std
 Tensor conv2d_relu(const Tensor& input, const Tensor& weight, const Tensor& bias, std::array<int64_t, 2> stride,
                    const Padding& padding, std::array<int64_t, 2> dilation, int64_t groups) {
   return conv2d_any(input, weight, bias, stride, padding, dilation, groups, true, "conv2d_relu");
+}
+
+Tensor conv2d_relu_max_pool2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                              std::array<int64_t, 2> stride, const Padding& padding, std::array<int64_t, 2> dilation,
+                              int64_t groups, std::array<int64_t, 2> pool_kernel, std::array<int64_t, 2> pool_stride) {
+  const char* op = "conv2d_relu_max_pool2d";
+  check_defined(op, input, weight);
+  const Conv2dParams p{stride, padding, dilation, groups};
+  cpu::Conv2dGeometry g = make_geometry(op, input.shape(), weight.shape(), p);
+  check_bias(op, bias, g.out_channels);
+  for (int i = 0; i < 2; ++i) {
+    FORGE_CHECK(pool_kernel[i] >= 1 && pool_stride[i] >= 0, "[{}] pool kernel {} and stride {} must be positive", op,
+                shape_str({pool_kernel[0], pool_kernel[1]}), shape_str({pool_stride[0], pool_stride[1]}));
+    if (pool_stride[i] == 0) pool_stride[i] = pool_kernel[i];
+  }
+  const int64_t block = bias.defined() && g.out_h >= pool_kernel[0] && g.out_w >= pool_kernel[1]
+                            ? cpu::conv2d_native_block(g)
+                            : 0;
+  if (block == 0 || g.out_channels % block != 0) {
+    return max_pool2d(conv2d_run(g, input, weight, bias, p, true), pool_kernel, pool_stride);
+  }
+  g.dst_block = block;
+  cpu::Pool2dGeometry pg;
+  pg.planes = g.batch * g.out_channels;
+  pg.in_h = g.out_h;
+  pg.in_w = g.out_w;
+  pg.kernel_h = pool_kernel[0];
+  pg.kernel_w = pool_kernel[1];
+  pg.stride_h = pool_stride[0];
+  pg.stride_w = pool_stride[1];
+  pg.out_h = (g.out_h - pool_kernel[0]) / pool_stride[0] + 1;
+  pg.out_w = (g.out_w - pool_kernel[1]) / pool_stride[1] + 1;
+
+  Tensor x = as_float_contiguous(input);
+  Tensor w = as_float_contiguous(weight);
+  Tensor b = as_float_contiguous(bias);
+  // The relu'd convolution output in the blocked layout (shaped [N, C, H, W], never exposed).
+  Tensor y = empty(output_shape(g));
+  cpu::conv2d_forward(g, x.data<float>(), w.data<float>(), b.data<float>(), y.data<float>(), true);
+  Tensor out = empty({g.batch, g.out_channels, pg.out_h, pg.out_w});
+  Tensor indices = empty(out.shape(), DType::kI64);
+  cpu::max_pool2d_blocked_forward(pg, g.out_channels, block, y.data<float>(), out.data<float>(),
+                                  indices.data<int64_t>());
+  if (needs_grad({&input, &weight, &bias})) {
+    const Tensor x_f32 = x.detach();
+    record(op, {input, weight, bias}, out, [input, x_f32, weight, bias, p, g, pg, y, indices](const Tensors& grads) {
+      if (grad_enabled()) {  // a graph of the backward is being built: the composed, differentiable form
+        Tensor y_plain = empty(y.shape());
+        cpu::blocked_to_plain(g.batch, g.out_channels, g.out_h * g.out_w, g.dst_block, y.data<float>(),
+                              y_plain.data<float>());
+        const Tensor go = mul(max_unpool2d(grads[0], indices, y.shape()), gt(y_plain, 0.0));
+        Tensor gx = input.requires_grad() ? conv2d_backward_input_impl(go, weight, input.shape(), p) : Tensor();
+        auto [gw, gb] = weight_and_bias_grads(go, input, x_f32, weight, bias, p);
+        return Tensors{gx, gw, gb};
+      }
+      Tensor go = as_float_contiguous(grads[0]);
+      Tensor diff = empty(y.shape());  // blocked like y
+      cpu::max_pool2d_blocked_backward_relu(pg, g.out_channels, g.dst_block, go.data<float>(),
+                                            indices.data<int64_t>(), y.data<float>(), diff.data<float>());
+      Tensor gx, gw, gb;
+      if (input.requires_grad()) {
+        Tensor wf = as_float_contiguous(weight);
+        gx = empty(input.shape());
+        cpu::conv2d_backward_data(g, diff.data<float>(), wf.data<float>(), gx.data<float>());
+      }
+      if (weight.requires_grad() || bias.requires_grad()) {
+        Tensor dw = empty(weight.shape());
+        Tensor db = empty(bias.shape());
+        cpu::conv2d_backward_weights(g, x_f32.data<float>(), diff.data<float>(), dw.data<float>(), db.data<float>());
+        if (weight.requires_grad()) gw = dw;
+        if (bias.requires_grad()) gb = db;
+      }
+      return Tensors{gx, gw, gb};
+    });
+  }
+  return out;
 }
 
 Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Shape& input_shape,

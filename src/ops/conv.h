@@ -47,6 +47,18 @@ Tensor conv2d_relu(const Tensor& input, const Tensor& weight, const Tensor& bias
                    std::array<int64_t, 2> stride = {1, 1}, const Padding& padding = Padding::valid(),
                    std::array<int64_t, 2> dilation = {1, 1}, int64_t groups = 1);
 
+// max_pool2d(conv2d_relu(input, weight, bias, stride, padding, dilation, groups), pool_kernel,
+// pool_stride) (valid pooling windows; pool_stride 0 = pool_kernel) in one op: the full-size
+// convolution output stays in the layout oneDNN's kernel writes (nChw8c / nChw16c), is pooled
+// there, and its gradient goes back through the pooling, the relu and the convolution in that
+// layout, without the NCHW copies the composition makes. Same values and gradients (any order)
+// as the composition, which it runs where that layout does not apply (bf16, no bias, channel
+// counts that are not a multiple of the block).
+Tensor conv2d_relu_max_pool2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                              std::array<int64_t, 2> stride, const Padding& padding, std::array<int64_t, 2> dilation,
+                              int64_t groups, std::array<int64_t, 2> pool_kernel,
+                              std::array<int64_t, 2> pool_stride = {0, 0});
+
 // The two halves of conv2d's gradient, as differentiable ops (conv2d's backward rule uses
 // them; their own backward rules use conv2d and each other, so any order of derivative works).
 // Arguments are those of the forward call; grad_output has the forward output's shape.

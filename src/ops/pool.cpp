@@ -159,6 +159,25 @@ Tensor avg_pool2d(const Tensor& input, std::array<int64_t, 2> kernel, std::array
   return avg_pool(input, make_call("avg_pool2d", input, {kernel[0], kernel[1]}, {stride[0], stride[1]}, padding));
 }
 
+Tensor max_unpool2d(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape) {
+  const char* op = "max_unpool2d";
+  FORGE_CHECK(grad_output.defined() && indices.defined(), "[{}] grad_output and indices must be defined", op);
+  FORGE_CHECK(input_shape.size() == 4 && grad_output.dim() == 4 && grad_output.shape() == indices.shape() &&
+                  indices.dtype() == DType::kI64 && grad_output.shape()[0] == input_shape[0] &&
+                  grad_output.shape()[1] == input_shape[1],
+              "[{}] grad_output {} and i64 indices of the same shape must match an (N,C,H,W) input {}", op,
+              shape_str(grad_output.shape()), shape_str(input_shape));
+  PoolCall call;
+  call.g.planes = input_shape[0] * input_shape[1];
+  call.g.in_h = input_shape[2];
+  call.g.in_w = input_shape[3];
+  call.g.out_h = grad_output.shape()[2];
+  call.g.out_w = grad_output.shape()[3];
+  call.input_shape = input_shape;
+  call.output_shape = grad_output.shape();
+  return scatter_indices(grad_output, indices.contiguous(), call);
+}
+
 Tensor global_max_pool1d(const Tensor& input) {
   check_global("global_max_pool1d", input, 3);
   return max(input, {2});

@@ -25,6 +25,11 @@ Tensor max_pool2d(const Tensor& input, std::array<int64_t, 2> kernel, std::array
 Tensor avg_pool2d(const Tensor& input, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride = {0, 0},
                   const Padding& padding = Padding::valid());
 
+// The adjoint of max pooling given where each window's maximum was: grad_output [N, C, OH, OW]
+// added at `indices` (i64, the plane position h * W + w of each maximum) into a zero tensor of
+// `input_shape` [N, C, H, W]. Differentiable (its gradient gathers at the same positions).
+Tensor max_unpool2d(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape);
+
 // Pooling over all spatial positions: [N, C, L] -> [N, C] and [N, C, H, W] -> [N, C].
 // The max variants share the gradient equally among tied maxima (they are max() reductions).
 Tensor global_max_pool1d(const Tensor& input);

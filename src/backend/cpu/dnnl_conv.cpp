@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backend/cpu/conv_weight_grad.h"
 #include "backend/cpu/dnnl_context.h"
 #include "core/error.h"
 #include "core/parallel.h"
@@ -24,13 +25,13 @@ using DT = memory::data_type;
 enum class Pass : int64_t { kForward, kBackwardData, kBackwardWeights };
 
 // The cache key: every field of the geometry, the pass and its options (bias, relu).
-using Key = std::array<int64_t, 22>;
+using Key = std::array<int64_t, 23>;
 
 Key make_key(const Conv2dGeometry& g, Pass pass, bool bias, bool relu) {
   // clang-format off
   return {g.batch, g.in_channels, g.in_h, g.in_w, g.out_channels, g.kernel_h, g.kernel_w,
           g.stride_h, g.stride_w, g.dilation_h, g.dilation_w,
-          g.pad_top, g.pad_left, g.pad_bottom, g.pad_right, g.groups, g.out_h, g.out_w, g.bf16,
+          g.pad_top, g.pad_left, g.pad_bottom, g.pad_right, g.groups, g.out_h, g.out_w, g.bf16, g.dst_block,
           static_cast<int64_t>(pass), bias ? 1 : 0, relu ? 1 : 0};
   // clang-format on
 }
@@ -66,6 +67,7 @@ struct Arg {
 struct Entry {
   dnnl::primitive prim;
   std::vector<Arg> args;
+  int64_t native_block = 0;  // forward: the channel block of the kernel's own dst layout (see conv2d_native_block)
 };
 
 constexpr size_t kMaxCachedPrimitives = 512;
@@ -89,7 +91,8 @@ UserDescs user_descs(const Conv2dGeometry& g) {
   d.src = memory::desc({g.batch, g.in_channels, g.in_h, g.in_w}, DT::f32, Tag::nchw);
   d.weights = weights_desc(g, DT::f32, Tag::oihw);
   d.bias = memory::desc({g.out_channels}, DT::f32, Tag::x);
-  d.dst = memory::desc({g.batch, g.out_channels, g.out_h, g.out_w}, DT::f32, Tag::nchw);
+  d.dst = memory::desc({g.batch, g.out_channels, g.out_h, g.out_w}, DT::f32,
+                       g.dst_block == 8 ? Tag::nChw8c : g.dst_block == 16 ? Tag::nChw16c : Tag::nchw);
   d.strides = {g.stride_h, g.stride_w};
   d.dilates = {g.dilation_h - 1, g.dilation_w - 1};  // oneDNN counts the gaps
   d.pad_l = {g.pad_top, g.pad_left};
@@ -161,6 +164,12 @@ Entry create(const Conv2dGeometry& g, Pass pass, bool bias, bool relu) {
       e.args.push_back(make_arg(DNNL_ARG_WEIGHTS, false, u.weights, pd.weights_desc()));
       if (bias) e.args.push_back(make_arg(DNNL_ARG_BIAS, false, u.bias, pd.bias_desc()));
       e.args.push_back(make_arg(DNNL_ARG_DST, true, u.dst, pd.dst_desc()));
+      const memory::dims dims = {g.batch, g.out_channels, g.out_h, g.out_w};
+      for (int64_t block : {8, 16}) {
+        if (g.bf16 == 0 && pd.dst_desc() == memory::desc(dims, DT::f32, block == 8 ? Tag::nChw8c : Tag::nChw16c)) {
+          e.native_block = block;
+        }
+      }
       break;
     }
     case Pass::kBackwardData: {
@@ -287,10 +296,18 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* src, const fl
     if (diff_bias != nullptr) std::fill(diff_bias, diff_bias + g.out_channels, 0.0f);
     return;
   }
+  if (conv2d_weight_grad_small_supported(g)) return conv2d_weight_grad_small(g, src, diff_dst, diff_weight, diff_bias);
   const bool with_bias = diff_bias != nullptr;
   auto e = cached(g, Pass::kBackwardWeights, with_bias, false);
   if (with_bias) return run(*e, {src, diff_dst, diff_weight, diff_bias});
   run(*e, {src, diff_dst, diff_weight});
+}
+
+int64_t conv2d_native_block(const Conv2dGeometry& g) {
+  if (g.bf16 != 0 || g.batch == 0 || g.out_h == 0 || g.out_w == 0) return 0;
+  Conv2dGeometry plain = g;
+  plain.dst_block = 0;
+  return cached(plain, Pass::kForward, true, true)->native_block;
 }
 
 int64_t conv2d_cache_size() {

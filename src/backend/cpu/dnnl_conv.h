@@ -21,6 +21,9 @@ struct Conv2dGeometry {
   int64_t groups = 1;
   int64_t out_h = 0, out_w = 0;
   int64_t bf16 = 0;  // 1: bf16 inputs/weights/output gradients, f32 outputs and accumulation
+  // Layout of dst / diff_dst: 0 = plain NCHW; 8 or 16 = oneDNN's channel-blocked nChw8c / nChw16c
+  // ([N][C/B][H][W][B]), where the fused conv + relu + max-pool op keeps the activation.
+  int64_t dst_block = 0;
 };
 
 // dst[N, O, OH, OW] = conv(src[N, C, H, W], weight[O, C/groups, KH, KW]) + bias[O] (bias may be null),
@@ -33,6 +36,11 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* diff_dst, const 
 // is not null it receives the bias gradient (diff_dst summed over N, OH, OW) from the same pass.
 void conv2d_backward_weights(const Conv2dGeometry& g, const float* src, const float* diff_dst, float* diff_weight,
                              float* diff_bias = nullptr);
+
+// The channel block (8 or 16) of the layout oneDNN's forward kernel writes for `g` (with bias
+// and relu) when that is nChw8c / nChw16c, else 0 (plain or another layout; bf16). With
+// g.dst_block set to it, forward and backward passes exchange dst / diff_dst without reorders.
+int64_t conv2d_native_block(const Conv2dGeometry& g);
 
 // Number of cached primitives (for tests).
 int64_t conv2d_cache_size();

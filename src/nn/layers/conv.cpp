@@ -1,5 +1,9 @@
 #include "nn/layers/conv.h"
 
+#include "nn/layers/pool.h"
+
+#include <cstdlib>
+
 #include "nn/activation.h"
 
 namespace forge::nn {
@@ -158,6 +162,23 @@ Tensor Conv2D::forward(const Tensor& input) {
     return conv2d_relu(input, weight_, bias_, options_.strides, padding_, options_.dilation_rate, options_.groups);
   Tensor y = conv2d(input, weight_, bias_, options_.strides, padding_, options_.dilation_rate, options_.groups);
   return apply_activation(options_.activation, y);
+}
+
+Tensor Conv2D::forward_then_pool(const Tensor& input, Module& pool) {
+  auto* max_pool = dynamic_cast<Pool2D*>(&pool);
+  // FORGE_FUSE_CONV_POOL=0 runs the layers one by one (for side-by-side benchmarks).
+  static const bool fuse = [] {
+    const char* v = std::getenv("FORGE_FUSE_CONV_POOL");
+    return v == nullptr || std::string(v) != "0";
+  }();
+  if (!fuse || max_pool == nullptr || max_pool->kind() != Pool2D::Kind::kMax || max_pool->options().padding != "valid" ||
+      options_.activation != "relu" || !input.defined() || input.dim() != 4) {
+    return pool.forward(forward(input));
+  }
+  build(input.shape());
+  pool.output_shape(output_shape(input.shape()));  // the pooling layer's own shape errors
+  return conv2d_relu_max_pool2d(input, weight_, bias_, options_.strides, padding_, options_.dilation_rate,
+                                options_.groups, max_pool->pool_size(), max_pool->strides());
 }
 
 }  // namespace forge::nn

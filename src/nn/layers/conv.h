@@ -79,6 +79,10 @@ class Conv2D : public Module {
   const Tensor& weight() const { return weight_; }
   const Tensor& bias() const { return bias_; }
   const std::array<int64_t, 2>& kernel_size() const { return kernel_size_; }
+  // This convolution followed by `pool` as one op when the activation is relu, `pool` is a
+  // valid max pooling and training or inference runs on a batch (conv2d_relu_max_pool2d: no
+  // full-size activation tensor between them); otherwise pool.forward(forward(input)).
+  Tensor forward_then_pool(const Tensor& input, Module& pool);
   const Conv2DOptions& options() const { return options_; }
 
  protected:
