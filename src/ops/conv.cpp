@@ -292,9 +292,9 @@ Tensor conv2d_relu_max_pool2d(const Tensor& input, const Tensor& weight, const T
                 shape_str({pool_kernel[0], pool_kernel[1]}), shape_str({pool_stride[0], pool_stride[1]}));
     if (pool_stride[i] == 0) pool_stride[i] = pool_kernel[i];
   }
-  const int64_t block = bias.defined() && g.out_h >= pool_kernel[0] && g.out_w >= pool_kernel[1]
-                            ? cpu::conv2d_native_block(g)
-                            : 0;
+  const bool poolable = g.out_h >= pool_kernel[0] && g.out_w >= pool_kernel[1] &&
+                        pool_kernel[0] * pool_kernel[1] <= cpu::kNoGradient;
+  const int64_t block = bias.defined() && poolable ? cpu::conv2d_native_block(g) : 0;
   if (block == 0 || g.out_channels % block != 0) {
     return max_pool2d(conv2d_run(g, input, weight, bias, p, true), pool_kernel, pool_stride);
   }
@@ -317,16 +317,19 @@ Tensor conv2d_relu_max_pool2d(const Tensor& input, const Tensor& weight, const T
   Tensor y = empty(output_shape(g));
   cpu::conv2d_forward(g, x.data<float>(), w.data<float>(), b.data<float>(), y.data<float>(), true);
   Tensor out = empty({g.batch, g.out_channels, pg.out_h, pg.out_w});
-  Tensor indices = empty(out.shape(), DType::kI64);
+  Tensor where = empty({out.numel()}, DType::kU8);  // window offset of each maximum (pool_blocked.h)
   cpu::max_pool2d_blocked_forward(pg, g.out_channels, block, y.data<float>(), out.data<float>(),
-                                  indices.data<int64_t>());
+                                  where.data<uint8_t>());
   if (needs_grad({&input, &weight, &bias})) {
     const Tensor x_f32 = x.detach();
-    record(op, {input, weight, bias}, out, [input, x_f32, weight, bias, p, g, pg, y, indices](const Tensors& grads) {
+    record(op, {input, weight, bias}, out, [input, x_f32, weight, bias, p, g, pg, y, where](const Tensors& grads) {
       if (grad_enabled()) {  // a graph of the backward is being built: the composed, differentiable form
         Tensor y_plain = empty(y.shape());
         cpu::blocked_to_plain(g.batch, g.out_channels, g.out_h * g.out_w, g.dst_block, y.data<float>(),
                               y_plain.data<float>());
+        Tensor indices = empty(grads[0].shape(), DType::kI64);
+        cpu::blocked_window_to_plane_indices(pg, g.out_channels, g.dst_block, where.data<uint8_t>(),
+                                             indices.data<int64_t>());
         const Tensor go = mul(max_unpool2d(grads[0], indices, y.shape()), gt(y_plain, 0.0));
         Tensor gx = input.requires_grad() ? conv2d_backward_input_impl(go, weight, input.shape(), p) : Tensor();
         auto [gw, gb] = weight_and_bias_grads(go, input, x_f32, weight, bias, p);
@@ -334,8 +337,8 @@ Tensor conv2d_relu_max_pool2d(const Tensor& input, const Tensor& weight, const T
       }
       Tensor go = as_float_contiguous(grads[0]);
       Tensor diff = empty(y.shape());  // blocked like y
-      cpu::max_pool2d_blocked_backward_relu(pg, g.out_channels, g.dst_block, go.data<float>(),
-                                            indices.data<int64_t>(), y.data<float>(), diff.data<float>());
+      cpu::max_pool2d_blocked_backward_relu(pg, g.out_channels, g.dst_block, go.data<float>(), where.data<uint8_t>(),
+                                            diff.data<float>());
       Tensor gx, gw, gb;
       if (input.requires_grad()) {
         Tensor wf = as_float_contiguous(weight);

@@ -147,8 +147,10 @@ TEST(ConvReluMaxPool, BlockedKernelsMatchThePlanarOnes) {
       const int64_t outs = n * c * g.out_h * g.out_w;
       std::vector<float> want(static_cast<size_t>(outs)), got(static_cast<size_t>(outs));
       std::vector<int64_t> want_idx(static_cast<size_t>(outs)), got_idx(static_cast<size_t>(outs));
+      std::vector<uint8_t> where(static_cast<size_t>(outs));
       cpu::max_pool2d_forward(g, p, want.data(), want_idx.data());
-      cpu::max_pool2d_blocked_forward(g, c, block, blocked.data(), got.data(), got_idx.data());
+      cpu::max_pool2d_blocked_forward(g, c, block, blocked.data(), got.data(), where.data());
+      cpu::blocked_window_to_plane_indices(g, c, block, where.data(), got_idx.data());
       for (int64_t i = 0; i < outs; ++i) {
         ASSERT_EQ(got_idx[static_cast<size_t>(i)], want_idx[static_cast<size_t>(i)]) << block << " " << i;
         const float a = got[static_cast<size_t>(i)], b = want[static_cast<size_t>(i)];
@@ -159,11 +161,12 @@ TEST(ConvReluMaxPool, BlockedKernelsMatchThePlanarOnes) {
       std::vector<float> scattered(static_cast<size_t>(plain.numel()));
       cpu::scatter_plane_indices(g, go.data<float>(), want_idx.data(), scattered.data());
       std::vector<float> diff(blocked.size(), 123.0f);
-      cpu::max_pool2d_blocked_backward_relu(g, c, block, go.data<float>(), got_idx.data(), blocked.data(), diff.data());
+      cpu::max_pool2d_blocked_backward_relu(g, c, block, go.data<float>(), where.data(), diff.data());
       for (int64_t i = 0; i < n; ++i) {
         for (int64_t ch = 0; ch < c; ++ch) {
           for (int64_t s = 0; s < plane; ++s) {
             const size_t b = static_cast<size_t>(((i * (c / block) + ch / block) * plane + s) * block + ch % block);
+            // The relu mask is the pooled maximum's: a window whose maximum is not > 0 passes nothing.
             const float x = p[(i * c + ch) * plane + s];
             const float expected = x > 0.0f ? scattered[static_cast<size_t>((i * c + ch) * plane + s)] : 0.0f;
             ASSERT_FLOAT_EQ(diff[b], expected) << block << " " << i << " " << ch << " " << s;
