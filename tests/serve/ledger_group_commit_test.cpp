@@ -253,51 +253,44 @@ int post_embeddings(int port, const std::string& key, int n) {
   return ok;
 }
 
-// Black-box: `forge serve` with a long window, N requests, kill -9: every answered request's row
-// is in the ledger after the next open (replayed from the journal).
-TEST(LedgerJournal, KillMinus9KeepsEveryAnsweredRow) {
-  TempDb db;
+// Black-box: `forge serve` with a 10 s ledger window answers `requests` keyed requests (their
+// rows still in the window) and is stopped with `sig`; returns its wait status.
+int serve_then_signal(const TempDb& db, int requests, int sig) {
   std::string key;
   {
     auto store = open_sqlite_keystore(db.path);
     key = store->create_key({"user", {kScopeInference}, 0, 0, 0}).second;
   }
   auto [pid, port] = start_server(db, {"--ledger-commit-ms", "10000"});
-  ASSERT_GT(pid, 0);
-  ASSERT_GT(port, 0) << "forge serve did not start";
-  constexpr int kRequests = 20;
-  ASSERT_EQ(post_embeddings(port, key, kRequests), kRequests);
-  ::kill(pid, SIGKILL);
+  EXPECT_GT(pid, 0);
+  EXPECT_GT(port, 0) << "forge serve did not start";
+  if (pid <= 0 || port <= 0) return -1;
+  EXPECT_EQ(post_embeddings(port, key, requests), requests);
+  EXPECT_LT(rows_on_disk(db.path), requests) << "the 10 s window should still hold rows";
+  ::kill(pid, sig);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  EXPECT_EQ(db.journals().size(), 1u);
-  auto store = open_sqlite_keystore(db.path);
-  EXPECT_EQ(store->usage_rows(), kRequests);
-  EXPECT_TRUE(db.journals().empty());
   fs::remove(db.path + ".out");
+  return status;
 }
 
-// Black-box: `forge serve` with a long window, N requests, SIGTERM: the ledger has N rows.
+// kill -9: every answered request's row is in the ledger after the next open (from the journal).
+TEST(LedgerJournal, KillMinus9KeepsEveryAnsweredRow) {
+  TempDb db;
+  serve_then_signal(db, 20, SIGKILL);
+  EXPECT_EQ(db.journals().size(), 1u);
+  auto store = open_sqlite_keystore(db.path);
+  EXPECT_EQ(store->usage_rows(), 20);
+  EXPECT_TRUE(db.journals().empty());
+}
+
+// SIGTERM: the server commits every row itself and deletes its journal.
 TEST(LedgerGroupCommit, SigtermKeepsEveryRow) {
   TempDb db;
-  std::string key;
-  {
-    auto store = open_sqlite_keystore(db.path);
-    key = store->create_key({"user", {kScopeInference}, 0, 0, 0}).second;
-  }
-  auto [pid, port] = start_server(db, {"--ledger-commit-ms", "10000"});
-  ASSERT_GT(pid, 0);
-  ASSERT_GT(port, 0) << "forge serve did not start";
-  constexpr int kRequests = 25;
-  ASSERT_EQ(post_embeddings(port, key, kRequests), kRequests);
-  EXPECT_LT(rows_on_disk(db.path), kRequests) << "the 10 s window should still hold rows";
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  const int status = serve_then_signal(db, 25, SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  EXPECT_EQ(rows_on_disk(db.path), kRequests);
   EXPECT_TRUE(db.journals().empty());
-  fs::remove(db.path + ".out");
+  EXPECT_EQ(rows_on_disk(db.path), 25);
 }
 
 }  // namespace
