@@ -49,6 +49,21 @@ check("".join(parts) == text, f"streamed {''.join(parts)!r} != {text!r}")
 check(finish == r.choices[0].finish_reason, f"finish {finish}")
 check(usage is not None and usage.completion_tokens == r.usage.completion_tokens, f"usage {usage}")
 
+# n = 2: two choices (choice i samples with seed + i), streamed chunks carry their index
+r2 = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], max_tokens=8,
+                                    temperature=0.9, seed=3, n=2)
+check(sorted(c.index for c in r2.choices) == [0, 1], f"n=2 indices {[c.index for c in r2.choices]}")
+check(r2.usage.completion_tokens >= 2, f"n=2 usage {r2.usage}")
+streamed = {0: [], 1: []}
+for chunk in client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], max_tokens=8,
+                                            temperature=0.9, seed=3, n=2, stream=True):
+    for c in chunk.choices:
+        if c.delta.content:
+            streamed[c.index].append(c.delta.content)
+for c in r2.choices:
+    check("".join(streamed[c.index]) == c.message.content,
+          f"n=2 choice {c.index}: streamed {''.join(streamed[c.index])!r} != {c.message.content!r}")
+
 # completions (legacy), streaming and not
 c = client.completions.create(model=model, prompt="abc", max_tokens=5, temperature=0, logprobs=2)
 check(c.object == "text_completion", c.object)

@@ -89,10 +89,11 @@ TEST(ServeOpenAI, OfficialClientAgainstForgeServe) {
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(log);
   EXPECT_NE(slurp(log).find("forge serve: stopped"), std::string::npos) << slurp(log);
-  // Every model request the client made is in the ledger (2 chat + 2 completions + 3 errors
-  // that reached a model handler: unknown model, over-long prompt, bad temperature).
+  // Every model request the client made is in the ledger (2 chat + 2 chat with n = 2 + 2
+  // completions + 3 errors that reached a model handler: unknown model, over-long prompt, bad
+  // temperature).
   auto store = open_sqlite_keystore((dir / "keys.db").string());
-  EXPECT_EQ(store->usage_rows(), 7) << slurp(out);
+  EXPECT_EQ(store->usage_rows(), 9) << slurp(out);
   fs::remove_all(dir);
 }
 
