@@ -221,11 +221,16 @@ Tensor Sequential::forward(const Tensor& input) {
   Tensor x = input;
   const auto& layers = named_children();
   for (size_t i = 0; i < layers.size(); ++i) {
-    // Conv2D(relu) + MaxPooling2D run as one op (Conv2D::forward_then_pool).
-    auto* conv = dynamic_cast<Conv2D*>(layers[i].second.get());
-    if (conv != nullptr && i + 1 < layers.size()) {
-      x = conv->forward_then_pool(x, *layers[++i].second);
-      continue;
+    // Conv2D / Conv1D (relu) + max pooling run as one op (forward_then_pool).
+    if (i + 1 < layers.size()) {
+      if (auto* conv = dynamic_cast<Conv2D*>(layers[i].second.get())) {
+        x = conv->forward_then_pool(x, *layers[++i].second);
+        continue;
+      }
+      if (auto* conv = dynamic_cast<Conv1D*>(layers[i].second.get())) {
+        x = conv->forward_then_pool(x, *layers[++i].second);
+        continue;
+      }
     }
     x = layers[i].second->forward(x);
   }

@@ -358,6 +358,21 @@ Tensor conv2d_relu_max_pool2d(const Tensor& input, const Tensor& weight, const T
   return out;
 }
 
+Tensor conv1d_relu_max_pool1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride,
+                              const Padding& padding, int64_t dilation, int64_t groups, int64_t pool,
+                              int64_t pool_stride) {
+  const char* op = "conv1d_relu_max_pool1d";
+  check_defined(op, input, weight);
+  const cpu::Conv2dGeometry g = make_geometry(op, input.shape(), weight.shape(), {stride}, padding, {dilation}, groups);
+  check_bias(op, bias, g.out_channels);
+  const Padding p2 = padding.kind == Padding::Kind::kExplicit
+                         ? Padding::explicit_({0, detail::explicit_pad(op, padding, 0, 1)})
+                         : padding;
+  return conv2d_relu_max_pool2d(input.unsqueeze(2), weight.unsqueeze(2), bias, {1, stride}, p2, {1, dilation}, groups,
+                                {1, pool}, {1, pool_stride})
+      .squeeze(2);
+}
+
 Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Shape& input_shape,
                              std::array<int64_t, 2> stride, const Padding& padding, std::array<int64_t, 2> dilation,
                              int64_t groups) {

@@ -59,6 +59,12 @@ Tensor conv2d_relu_max_pool2d(const Tensor& input, const Tensor& weight, const T
                               int64_t groups, std::array<int64_t, 2> pool_kernel,
                               std::array<int64_t, 2> pool_stride = {0, 0});
 
+// The same for [N, C, L] inputs: max_pool1d(conv1d_relu(...), pool, pool_stride) in one op
+// (run as the 2-D op with H = 1).
+Tensor conv1d_relu_max_pool1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride,
+                              const Padding& padding, int64_t dilation, int64_t groups, int64_t pool,
+                              int64_t pool_stride = 0);
+
 // The two halves of conv2d's gradient, as differentiable ops (conv2d's backward rule uses
 // them; their own backward rules use conv2d and each other, so any order of derivative works).
 // Arguments are those of the forward call; grad_output has the forward output's shape.

@@ -80,6 +80,39 @@ TEST(ConvReluMaxPool, SameValuesAndGradientsAsTheComposition) {
   }
 }
 
+// The 1-D form (the text CNN's Conv1D(relu) + MaxPooling1D): values and gradients of the
+// composition, with the windows of the seed model (kernel 7, pool 7) and a strided one.
+TEST(ConvReluMaxPool, OneDimensionalFormMatchesTheComposition) {
+  struct Case1d {
+    Shape x, w;
+    int64_t stride;
+    Padding padding;
+    int64_t pool, pool_stride;
+  };
+  uint64_t seed = 70;
+  for (const Case1d& c : {Case1d{{3, 16, 60}, {32, 16, 7}, 1, Padding::valid(), 7, 0},
+                          Case1d{{2, 3, 41}, {16, 3, 3}, 2, Padding::same(), 3, 2}}) {
+    SCOPED_TRACE(shape_str(c.x) + " * " + shape_str(c.w));
+    Tensor x = randn_leaf(c.x, seed++), w = randn_leaf(c.w, seed++), b = randn_leaf({c.w[0]}, seed++);
+    Tensor fused = conv1d_relu_max_pool1d(x, w, b, c.stride, c.padding, 1, 1, c.pool, c.pool_stride);
+    Tensor composed = max_pool1d(relu(conv1d(x, w, b, c.stride, c.padding)), c.pool, c.pool_stride);
+    ASSERT_EQ(fused.shape(), composed.shape());
+    EXPECT_TRUE(all_close(fused, composed));
+    Tensor g = randn_leaf(fused.shape(), seed++).detach();
+    auto grads_of = [&](const Tensor& y) {
+      for (const Tensor* t : {&x, &w, &b}) t->zero_grad();
+      y.backward(g);
+      return Tensors{x.grad(), w.grad(), b.grad()};
+    };
+    Tensors want = grads_of(composed);
+    Tensors got = grads_of(fused);
+    for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(all_close(got[i], want[i], 1e-4, 1e-4)) << "gradient " << i;
+  }
+  EXPECT_THROW_MSG(conv1d_relu_max_pool1d(randn_leaf({2, 3, 9, 9}, 1), randn_leaf({16, 3, 3}, 2), Tensor(), 1,
+                                          Padding::valid(), 1, 1, 2),
+                   "[conv1d_relu_max_pool1d] input must be 3-d");
+}
+
 TEST(ConvReluMaxPool, Gradcheck) {
   Tensor x = randn_leaf({2, 1, 7, 6}, 11), w = randn_leaf({16, 1, 3, 3}, 12), b = randn_leaf({16}, 13);
   EXPECT_TRUE(grad_ok(

@@ -8,6 +8,19 @@
 
 namespace forge::nn {
 
+namespace {
+
+// FORGE_FUSE_CONV_POOL=0 runs the layers one by one (for side-by-side benchmarks).
+bool fuse_conv_pool() {
+  static const bool fuse = [] {
+    const char* v = std::getenv("FORGE_FUSE_CONV_POOL");
+    return v == nullptr || std::string(v) != "0";
+  }();
+  return fuse;
+}
+
+}  // namespace
+
 namespace detail {
 
 Padding parse_padding(const std::string& padding, const std::string& layer) {
@@ -82,6 +95,19 @@ void Conv1D::build(const Shape& input_shape) {
 void Conv1D::build_from_state(const std::map<std::string, Tensor>& own) {
   auto it = own.find("weight");
   if (!built() && it != own.end() && it->second.dim() == 3) create(it->second.shape()[1] * options_.groups);
+}
+
+Tensor Conv1D::forward_then_pool(const Tensor& input, Module& pool) {
+  auto* max_pool = dynamic_cast<Pool1D*>(&pool);
+  if (!fuse_conv_pool() || max_pool == nullptr || max_pool->kind() != Pool1D::Kind::kMax ||
+      max_pool->options().padding != "valid" || options_.activation != "relu" || !input.defined() ||
+      input.dim() != 3) {
+    return pool.forward(forward(input));
+  }
+  build(input.shape());
+  pool.output_shape(output_shape(input.shape()));  // the pooling layer's own shape errors
+  return conv1d_relu_max_pool1d(input, weight_, bias_, options_.strides, padding_, options_.dilation_rate,
+                                options_.groups, max_pool->pool_size(), max_pool->strides());
 }
 
 Shape Conv1D::output_shape(const Shape& input) const {
@@ -166,12 +192,7 @@ Tensor Conv2D::forward(const Tensor& input) {
 
 Tensor Conv2D::forward_then_pool(const Tensor& input, Module& pool) {
   auto* max_pool = dynamic_cast<Pool2D*>(&pool);
-  // FORGE_FUSE_CONV_POOL=0 runs the layers one by one (for side-by-side benchmarks).
-  static const bool fuse = [] {
-    const char* v = std::getenv("FORGE_FUSE_CONV_POOL");
-    return v == nullptr || std::string(v) != "0";
-  }();
-  if (!fuse || max_pool == nullptr || max_pool->kind() != Pool2D::Kind::kMax || max_pool->options().padding != "valid" ||
+  if (!fuse_conv_pool() || max_pool == nullptr || max_pool->kind() != Pool2D::Kind::kMax || max_pool->options().padding != "valid" ||
       options_.activation != "relu" || !input.defined() || input.dim() != 4) {
     return pool.forward(forward(input));
   }

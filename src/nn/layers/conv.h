@@ -35,6 +35,9 @@ class Conv1D : public Module {
  public:
   Conv1D(int64_t filters, int64_t kernel_size, Conv1DOptions options = {});
   Tensor forward(const Tensor& input) override;
+  // This convolution followed by `pool` as one op when the activation is relu and `pool` is a
+  // valid max pooling (conv1d_relu_max_pool1d); otherwise pool.forward(forward(input)).
+  Tensor forward_then_pool(const Tensor& input, Module& pool);
   std::string name() const override { return "Conv1D"; }
   Shape output_shape(const Shape& input) const override;
   void build(const Shape& input_shape) override;

@@ -26,6 +26,10 @@ class Pool1D : public Module {
   Tensor forward(const Tensor& input) override;
   std::string name() const override { return kind_ == Kind::kMax ? "MaxPooling1D" : "AveragePooling1D"; }
   Shape output_shape(const Shape& input) const override;
+  Kind kind() const { return kind_; }
+  int64_t pool_size() const { return pool_size_; }
+  int64_t strides() const { return strides_; }  // 0 resolved to pool_size
+  const Pool1DOptions& options() const { return options_; }
 
  private:
   Kind kind_;
