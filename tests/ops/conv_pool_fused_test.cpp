@@ -58,6 +58,25 @@ Tensor composed_of(const Case& c, const Tensor& x, const Tensor& w, const Tensor
   return max_pool2d(relu(conv2d(x, w, b, c.stride, c.padding, c.dilation, 1)), c.pool, c.pool_stride);
 }
 
+// `fused` and `composed` (two graphs over the same leaves) agree in value and in the leaves'
+// gradients for one random output gradient.
+void expect_same_values_and_gradients(const Tensor& fused, const Tensor& composed, const Tensors& leaves,
+                                      uint64_t seed) {
+  ASSERT_EQ(fused.shape(), composed.shape());
+  EXPECT_TRUE(all_close(fused, composed));
+  Tensor g = randn_leaf(fused.shape(), seed).detach();
+  auto grads_of = [&](const Tensor& y) {
+    for (const Tensor& t : leaves) t.zero_grad();
+    y.backward(g);
+    Tensors out;
+    for (const Tensor& t : leaves) out.push_back(t.grad());
+    return out;
+  };
+  Tensors want = grads_of(composed);
+  Tensors got = grads_of(fused);
+  for (size_t i = 0; i < leaves.size(); ++i) EXPECT_TRUE(all_close(got[i], want[i], 1e-4, 1e-4)) << "gradient " << i;
+}
+
 TEST(ConvReluMaxPool, SameValuesAndGradientsAsTheComposition) {
   uint64_t seed = 1;
   for (const Case& c : cases()) {
@@ -65,18 +84,8 @@ TEST(ConvReluMaxPool, SameValuesAndGradientsAsTheComposition) {
     Tensor x = randn_leaf(c.x, seed++), w = randn_leaf(c.w, seed++), b = randn_leaf({c.w[0]}, seed++);
     Tensor fused = fused_of(c, x, w, b);
     Tensor composed = composed_of(c, x, w, b);
-    ASSERT_EQ(fused.shape(), composed.shape());
-    EXPECT_TRUE(all_close(fused, composed));
     EXPECT_EQ(fused.grad_fn()->name(), c.fused ? "conv2d_relu_max_pool2d" : "max_pool2d");
-    Tensor g = randn_leaf(fused.shape(), seed++).detach();
-    auto grads_of = [&](const Tensor& y) {
-      for (const Tensor* t : {&x, &w, &b}) t->zero_grad();
-      y.backward(g);
-      return Tensors{x.grad(), w.grad(), b.grad()};
-    };
-    Tensors want = grads_of(composed);
-    Tensors got = grads_of(fused);
-    for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(all_close(got[i], want[i], 1e-4, 1e-4)) << "gradient " << i;
+    expect_same_values_and_gradients(fused, composed, {x, w, b}, seed++);
   }
 }
 
@@ -96,17 +105,7 @@ TEST(ConvReluMaxPool, OneDimensionalFormMatchesTheComposition) {
     Tensor x = randn_leaf(c.x, seed++), w = randn_leaf(c.w, seed++), b = randn_leaf({c.w[0]}, seed++);
     Tensor fused = conv1d_relu_max_pool1d(x, w, b, c.stride, c.padding, 1, 1, c.pool, c.pool_stride);
     Tensor composed = max_pool1d(relu(conv1d(x, w, b, c.stride, c.padding)), c.pool, c.pool_stride);
-    ASSERT_EQ(fused.shape(), composed.shape());
-    EXPECT_TRUE(all_close(fused, composed));
-    Tensor g = randn_leaf(fused.shape(), seed++).detach();
-    auto grads_of = [&](const Tensor& y) {
-      for (const Tensor* t : {&x, &w, &b}) t->zero_grad();
-      y.backward(g);
-      return Tensors{x.grad(), w.grad(), b.grad()};
-    };
-    Tensors want = grads_of(composed);
-    Tensors got = grads_of(fused);
-    for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(all_close(got[i], want[i], 1e-4, 1e-4)) << "gradient " << i;
+    expect_same_values_and_gradients(fused, composed, {x, w, b}, seed++);
   }
   EXPECT_THROW_MSG(conv1d_relu_max_pool1d(randn_leaf({2, 3, 9, 9}, 1), randn_leaf({16, 3, 3}, 2), Tensor(), 1,
                                           Padding::valid(), 1, 1, 2),
