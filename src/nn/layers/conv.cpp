@@ -1,10 +1,9 @@
 #include "nn/layers/conv.h"
 
-#include "nn/layers/pool.h"
-
 #include <cstdlib>
 
 #include "nn/activation.h"
+#include "nn/layers/pool.h"
 
 namespace forge::nn {
 
@@ -100,8 +99,7 @@ void Conv1D::build_from_state(const std::map<std::string, Tensor>& own) {
 Tensor Conv1D::forward_then_pool(const Tensor& input, Module& pool) {
   auto* max_pool = dynamic_cast<Pool1D*>(&pool);
   if (!fuse_conv_pool() || max_pool == nullptr || max_pool->kind() != Pool1D::Kind::kMax ||
-      max_pool->options().padding != "valid" || options_.activation != "relu" || !input.defined() ||
-      input.dim() != 3) {
+      max_pool->options().padding != "valid" || options_.activation != "relu" || !input.defined() || input.dim() != 3) {
     return pool.forward(forward(input));
   }
   build(input.shape());
@@ -192,8 +190,8 @@ Tensor Conv2D::forward(const Tensor& input) {
 
 Tensor Conv2D::forward_then_pool(const Tensor& input, Module& pool) {
   auto* max_pool = dynamic_cast<Pool2D*>(&pool);
-  if (!fuse_conv_pool() || max_pool == nullptr || max_pool->kind() != Pool2D::Kind::kMax || max_pool->options().padding != "valid" ||
-      options_.activation != "relu" || !input.defined() || input.dim() != 4) {
+  if (!fuse_conv_pool() || max_pool == nullptr || max_pool->kind() != Pool2D::Kind::kMax ||
+      max_pool->options().padding != "valid" || options_.activation != "relu" || !input.defined() || input.dim() != 4) {
     return pool.forward(forward(input));
   }
   build(input.shape());
