@@ -18,6 +18,22 @@ bool fuse_conv_pool() {
   return fuse;
 }
 
+// `conv` (a relu convolution of rank-`rank` inputs) then `pool`: as one op, fused(the PoolT max
+// pooling), when `pool` is a valid max pooling; else the two layers one by one. The layers'
+// own shape checks run first, so errors name them.
+template <class PoolT, class ConvT, class Fused>
+Tensor conv_then_pool(ConvT& conv, const std::string& activation, const Tensor& input, int64_t rank, Module& pool,
+                      const Fused& fused) {
+  const auto* p = dynamic_cast<const PoolT*>(&pool);
+  const bool fusable = fuse_conv_pool() && p != nullptr && p->kind() == PoolT::Kind::kMax &&
+                       p->options().padding == "valid" && activation == "relu" && input.defined() &&
+                       input.dim() == rank;
+  if (!fusable) return pool.forward(conv.forward(input));
+  conv.build(input.shape());
+  pool.output_shape(conv.output_shape(input.shape()));
+  return fused(*p);
+}
+
 }  // namespace
 
 namespace detail {
@@ -97,15 +113,10 @@ void Conv1D::build_from_state(const std::map<std::string, Tensor>& own) {
 }
 
 Tensor Conv1D::forward_then_pool(const Tensor& input, Module& pool) {
-  auto* max_pool = dynamic_cast<Pool1D*>(&pool);
-  if (!fuse_conv_pool() || max_pool == nullptr || max_pool->kind() != Pool1D::Kind::kMax ||
-      max_pool->options().padding != "valid" || options_.activation != "relu" || !input.defined() || input.dim() != 3) {
-    return pool.forward(forward(input));
-  }
-  build(input.shape());
-  pool.output_shape(output_shape(input.shape()));  // the pooling layer's own shape errors
-  return conv1d_relu_max_pool1d(input, weight_, bias_, options_.strides, padding_, options_.dilation_rate,
-                                options_.groups, max_pool->pool_size(), max_pool->strides());
+  return conv_then_pool<Pool1D>(*this, options_.activation, input, 3, pool, [&](const Pool1D& p) {
+    return conv1d_relu_max_pool1d(input, weight_, bias_, options_.strides, padding_, options_.dilation_rate,
+                                  options_.groups, p.pool_size(), p.strides());
+  });
 }
 
 Shape Conv1D::output_shape(const Shape& input) const {
@@ -189,15 +200,10 @@ Tensor Conv2D::forward(const Tensor& input) {
 }
 
 Tensor Conv2D::forward_then_pool(const Tensor& input, Module& pool) {
-  auto* max_pool = dynamic_cast<Pool2D*>(&pool);
-  if (!fuse_conv_pool() || max_pool == nullptr || max_pool->kind() != Pool2D::Kind::kMax ||
-      max_pool->options().padding != "valid" || options_.activation != "relu" || !input.defined() || input.dim() != 4) {
-    return pool.forward(forward(input));
-  }
-  build(input.shape());
-  pool.output_shape(output_shape(input.shape()));  // the pooling layer's own shape errors
-  return conv2d_relu_max_pool2d(input, weight_, bias_, options_.strides, padding_, options_.dilation_rate,
-                                options_.groups, max_pool->pool_size(), max_pool->strides());
+  return conv_then_pool<Pool2D>(*this, options_.activation, input, 4, pool, [&](const Pool2D& p) {
+    return conv2d_relu_max_pool2d(input, weight_, bias_, options_.strides, padding_, options_.dilation_rate,
+                                  options_.groups, p.pool_size(), p.strides());
+  });
 }
 
 }  // namespace forge::nn
