@@ -77,7 +77,7 @@ cpu::QuantDotFn row_dot(DType type) {
 void linear_groups(const LinearWeight& w, const BlockQ8A* act, int64_t M, float* y, int64_t ldy, Range g) {
   if (g.lo >= g.hi) return;
   if (w.packed) {
-    cpu::packed_matmul_avx512(*w.packed, act, M, y, ldy, g.lo, g.hi);
+    cpu::packed_matmul_groups(*w.packed, act, M, y, ldy, g.lo, g.hi);
     return;
   }
   const cpu::QuantDotFn dot = row_dot(w.weight.dtype());

@@ -47,7 +47,7 @@ TEST(LlmKernels, PackedLinearMatchesScalarKernelAndSharedQuantizationIsExact) {
   Tensor wa = quantize(randn_tensor({21, K}, 2), DType::kQ4_1);
   Tensor wb = quantize(randn_tensor({40, K}, 3), DType::kQ8_0);
   const models::LinearWeight a = models::make_linear(wa, {}, "a"), b = models::make_linear(wb, {}, "b");
-  if (!cpu::packed_quant_supported(DType::kQ4_1)) GTEST_SKIP() << "this CPU lacks AVX-512 VNNI (no packed weights)";
+  if (!cpu::packed_quant_supported(DType::kQ4_1)) GTEST_SKIP() << "this CPU lacks AVX2 and AVX-512 (no packed weights)";
   ASSERT_TRUE(a.packed && b.packed);
   std::vector<float> scratch, ya(M * 21), yb(M * 40), sa(M * 21), sb(M * 40), ref(M * 21);
   models::linear_into(a, x.data<float>(), M, ya.data(), scratch);

@@ -1,5 +1,5 @@
 // Packing of GGUF block rows into the 16-row interleaved layout (quant_packed.h), its inverse,
-// and the driver of the packed AVX-512 VNNI matmul.
+// and the driver of the packed matmul kernels (AVX-512 VNNI, AVX2).
 #include "backend/cpu/quant_packed.h"
 
 #include <sys/mman.h>
@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <string>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -85,8 +86,24 @@ void block_fields(DType type, const uint8_t* blk, uint16_t* words, const uint8_t
 
 }  // namespace
 
+QuantIsa packed_quant_isa() {
+  // FORGE_QUANT_PACKED_ISA (benchmarks compare the paths in one binary): "avx2" runs the AVX2
+  // kernel on an AVX-512 CPU, "none" keeps the GGUF row layout and its row kernels.
+  static const QuantIsa isa = [] {
+    const char* env = std::getenv("FORGE_QUANT_PACKED_ISA");
+    const std::string want = env != nullptr ? env : "";
+    FORGE_CHECK(want.empty() || want == "avx2" || want == "none",
+                "FORGE_QUANT_PACKED_ISA must be 'avx2' or 'none', got '{}'", want);
+    if (want == "none") return QuantIsa::kScalar;
+    if (want.empty() && quant_isa_supported(QuantIsa::kAvx512Vnni)) return QuantIsa::kAvx512Vnni;
+    if (quant_isa_supported(QuantIsa::kAvx2)) return QuantIsa::kAvx2;
+    return QuantIsa::kScalar;
+  }();
+  return isa;
+}
+
 bool packed_quant_supported(DType type) {
-  return geometry(type).chunks != 0 && quant_isa_supported(QuantIsa::kAvx512Vnni);
+  return geometry(type).chunks != 0 && packed_quant_isa() != QuantIsa::kScalar;
 }
 
 PackedQuantMatrix pack_quant_rows(const void* w, DType type, int64_t N, int64_t K) {
@@ -184,20 +201,31 @@ void quantize_act_rows(const float* x, int64_t M, int64_t K, std::vector<BlockQ8
   });
 }
 
-void packed_quant_matmul_q8(const PackedQuantMatrix& w, const BlockQ8A* act, int64_t M, float* y, int64_t ldy) {
-  FORGE_CHECK(quant_isa_supported(QuantIsa::kAvx512Vnni), "[quant_linear] this CPU lacks the {} instructions",
-              quant_isa_name(QuantIsa::kAvx512Vnni));
+void packed_matmul_groups(const PackedQuantMatrix& w, const BlockQ8A* act, int64_t M, float* y, int64_t ldy,
+                          int64_t g0, int64_t g1, QuantIsa isa) {
+  if (isa == QuantIsa::kAvx512Vnni) {
+    packed_matmul_avx512(w, act, M, y, ldy, g0, g1);
+  } else {
+    packed_matmul_avx2(w, act, M, y, ldy, g0, g1);
+  }
+}
+
+void packed_quant_matmul_q8(const PackedQuantMatrix& w, const BlockQ8A* act, int64_t M, float* y, int64_t ldy,
+                            QuantIsa isa) {
+  FORGE_CHECK(isa != QuantIsa::kScalar, "[quant_linear] the packed layout has no scalar kernel");
+  FORGE_CHECK(quant_isa_supported(isa), "[quant_linear] this CPU lacks the {} instructions", quant_isa_name(isa));
   if (M <= 0) return;
   // Each thread takes a contiguous run of groups (one linear stream per thread). Prefill rows
   // (large M) make each group expensive, so a small grain still splits evenly.
   const int64_t grain = M >= 8 ? 1 : 16;
-  parallel_for(0, w.groups, grain, [&](int64_t g0, int64_t g1) { packed_matmul_avx512(w, act, M, y, ldy, g0, g1); });
+  parallel_for(0, w.groups, grain,
+               [&](int64_t g0, int64_t g1) { packed_matmul_groups(w, act, M, y, ldy, g0, g1, isa); });
 }
 
-void packed_quant_matmul(const PackedQuantMatrix& w, const float* x, int64_t M, float* y) {
+void packed_quant_matmul(const PackedQuantMatrix& w, const float* x, int64_t M, float* y, QuantIsa isa) {
   thread_local std::vector<BlockQ8A> act;
   quantize_act_rows(x, M, w.cols, act);
-  packed_quant_matmul_q8(w, act.data(), M, y, w.rows);
+  packed_quant_matmul_q8(w, act.data(), M, y, w.rows, isa);
 }
 
 }  // namespace forge::cpu
