@@ -280,8 +280,7 @@ void LlamaModel::forward_into(const std::vector<llm::SeqChunk>& chunks, bool all
         r0 += n;
         continue;
       }
-      // Tasks are (row, KV head) pairs; a thread's consecutive KV heads of one row go in one call,
-      // which reads each cached K/V row once, in order, for all their query heads.
+      // Tasks are (row, KV head) pairs; a thread's consecutive KV heads of one row go in one call.
       parallel_for(0, n * KV, 1, [&](int64_t lo, int64_t hi) {
         thread_local std::vector<float> scores;  // grows to the cache capacity once
         const auto need = static_cast<size_t>(H * cache->capacity());

@@ -5,9 +5,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend/cpu/attention.h"
+#include "backend/cpu/expf_exact.h"
 #include "backend/cpu/gelu.h"
 #include "backend/cpu/gemm.h"
-#include "backend/cpu/expf_exact.h"
 #include "backend/cpu/half.h"
 #include "backend/cpu/quant.h"
 #include "backend/cpu/vec_math.h"
@@ -41,8 +42,8 @@ LinearWeight make_linear(const Tensor& weight, const Tensor& bias, const std::st
   if (w.weight.dtype() == DType::kF32) w.weight = w.weight.contiguous();
   if (!transposed && cpu::packed_quant_supported(w.weight.dtype()) && w.in % 32 == 0) {
     const Tensor c = w.weight.contiguous();
-    w.packed = std::make_shared<const cpu::PackedQuantMatrix>(
-        cpu::pack_quant_rows(c.raw_data(), c.dtype(), w.out, w.in));
+    w.packed =
+        std::make_shared<const cpu::PackedQuantMatrix>(cpu::pack_quant_rows(c.raw_data(), c.dtype(), w.out, w.in));
     // Only the packed copy is read from now on (token embeddings read single rows).
     release_file_pages(c.raw_data(), nbytes_for(c.dtype(), c.numel()));
   }
@@ -240,7 +241,6 @@ inline float exp_nonpos(float v_in) {
 
 }  // namespace
 
-
 void add_inplace(float* x, const float* r, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) x[i] += r[i];
@@ -309,50 +309,11 @@ void attend_full(const float* q, const float* k, const float* v, int64_t ld, int
 void attend_cached(const float* q, int64_t kv_heads, int64_t group, int64_t hd, const float* k, const float* v,
                    int64_t kv_stride, int64_t len, float scale, float* scores, float* out) {
   const int64_t heads = kv_heads * group;
-  const int64_t row_bytes = kv_heads * hd * static_cast<int64_t>(sizeof(float));
-  constexpr int64_t kAhead = 8;  // positions prefetched ahead (the cache is read from L3/DRAM)
-  auto prefetch_row = [&](const float* row) {
-    const char* p = reinterpret_cast<const char*>(row);
-    for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(p + b);
-  };
   // scores[h][s] = scale * q_h . k_s
-  for (int64_t s = 0; s < len; ++s) {
-    if (s + kAhead < len) prefetch_row(k + (s + kAhead) * kv_stride);
-    for (int64_t h = 0; h < heads; ++h) {
-      const float* kr = k + s * kv_stride + (h / group) * hd;
-      const float* qh = q + h * hd;
-      float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-      for (int64_t e = 0; e < hd; ++e) dot += qh[e] * kr[e];
-      scores[h * len + s] = dot * scale;
-    }
-  }
-  // softmax per head (exp_approx vectorizes; std::exp is a libm call per score)
-  for (int64_t h = 0; h < heads; ++h) {
-    float* row = scores + h * len;
-    float mx = row[0];
-    for (int64_t s = 1; s < len; ++s) mx = std::max(mx, row[s]);
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t s = 0; s < len; ++s) {
-      row[s] = cpu::exp_approx(row[s] - mx);
-      sum += row[s];
-    }
-    const float inv = 1.0f / sum;
-    for (int64_t s = 0; s < len; ++s) row[s] *= inv;
-  }
-  std::fill(out, out + heads * hd, 0.0f);
+  cpu::attention_scores(q, kv_heads, group, hd, k, kv_stride, len, scale, scores);
+  for (int64_t h = 0; h < heads; ++h) cpu::attention_softmax_row(scores + h * len, len);
   // out_h = sum_s p_h[s] v_s
-  for (int64_t s = 0; s < len; ++s) {
-    if (s + kAhead < len) prefetch_row(v + (s + kAhead) * kv_stride);
-    for (int64_t h = 0; h < heads; ++h) {
-      const float w = scores[h * len + s];
-      const float* vr = v + s * kv_stride + (h / group) * hd;
-      float* o = out + h * hd;
-#pragma omp simd
-      for (int64_t e = 0; e < hd; ++e) o[e] += w * vr[e];
-    }
-  }
+  cpu::attention_weighted_sum(scores, kv_heads, group, hd, v, kv_stride, len, out);
 }
 
 void softmax_inplace(float* x, int64_t n) {

@@ -77,8 +77,9 @@ void attend_full(const float* q, const float* k, const float* v, int64_t ld, int
 // Causal attention of one query position over `len` cached positions, for `kv_heads` consecutive
 // KV heads and the `group` query heads sharing each (grouped-query attention). q and out are
 // [kv_heads * group][hd] (contiguous); head j's key at position s is at k + s*kv_stride + j*hd
-// (values likewise). The cached rows are read once, in order, for all heads (one sequential
-// stream). `scores` is scratch of at least kv_heads*group*len floats.
+// (values likewise). The cached rows are read once, in order, for all heads
+// (cpu::attention_scores / attention_weighted_sum); a head's result does not depend on which
+// other heads share the call. `scores` is scratch of at least kv_heads*group*len floats.
 void attend_cached(const float* q, int64_t kv_heads, int64_t group, int64_t hd, const float* k, const float* v,
                    int64_t kv_stride, int64_t len, float scale, float* scores, float* out);
 // Numerically stable softmax of n values in place.
