@@ -3,6 +3,7 @@
 // spliced into SQL text).
 #include "serve/keystore_pg.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
@@ -13,6 +14,11 @@
 #include "serve/libpq_loader.h"
 
 namespace forge::serve {
+
+namespace testing {
+std::atomic<bool> lose_next_usage_commit{false};
+}  // namespace testing
+
 namespace {
 
 // Thrown inside one attempt when the connection broke; the store reconnects once and retries.
@@ -117,6 +123,11 @@ constexpr const char* kSchema[] = {
     "CREATE INDEX IF NOT EXISTS forge_usage_time ON forge_usage (time_ms)",
     "CREATE TABLE IF NOT EXISTS forge_usage_monthly (key_id BIGINT NOT NULL, month_start_ms BIGINT NOT NULL, "
     "tokens BIGINT NOT NULL, PRIMARY KEY (key_id, month_start_ms))",
+    // Each ledger row carries a random id, so a statement retried after its commit was lost with
+    // the connection is recognized and not counted twice (older tables gain the column; their
+    // rows keep NULL, which a unique index allows any number of times).
+    "ALTER TABLE forge_usage ADD COLUMN IF NOT EXISTS row_id TEXT",
+    "CREATE UNIQUE INDEX IF NOT EXISTS forge_usage_row_id ON forge_usage (row_id)",
 };
 // pg_advisory_xact_lock key for schema creation ("forgekey" in ASCII).
 constexpr const char* kSchemaLock = "7381424352286873977";
@@ -224,18 +235,23 @@ class PgKeyStore final : public KeyStore {
   }
 
   void record_usage(const UsageRow& row) override {
+    // The id is drawn once, outside the attempt: a retry after a lost connection sends the same
+    // id, and if the first attempt did commit, ON CONFLICT skips the row and (through the empty
+    // RETURNING) the monthly total too: the row is counted exactly once.
+    const std::string row_id = key_secret::random_hex(16);
     with_connection([&] {
       // One statement, so atomic: the ledger row and the key's monthly total move together.
       exec(
           "WITH ledger AS (INSERT INTO forge_usage (time_ms, key_id, model, endpoint, prompt_tokens, "
-          "completion_tokens, latency_ms, status) VALUES ($1::bigint, $2::bigint, $3, $4, $5::bigint, $6::bigint, "
-          "$7::double precision, $8::integer)) "
-          "INSERT INTO forge_usage_monthly (key_id, month_start_ms, tokens) VALUES ($2::bigint, $9::bigint, "
-          "$5::bigint + $6::bigint) ON CONFLICT (key_id, month_start_ms) DO UPDATE SET tokens = "
+          "completion_tokens, latency_ms, status, row_id) VALUES ($1::bigint, $2::bigint, $3, $4, $5::bigint, "
+          "$6::bigint, $7::double precision, $8::integer, $10) ON CONFLICT (row_id) DO NOTHING RETURNING 1) "
+          "INSERT INTO forge_usage_monthly (key_id, month_start_ms, tokens) SELECT $2::bigint, $9::bigint, "
+          "$5::bigint + $6::bigint FROM ledger ON CONFLICT (key_id, month_start_ms) DO UPDATE SET tokens = "
           "forge_usage_monthly.tokens + EXCLUDED.tokens",
           {std::to_string(row.time_ms), std::to_string(row.key_id), row.model, row.endpoint,
            std::to_string(row.prompt_tokens), std::to_string(row.completion_tokens), fmt::format("{}", row.latency_ms),
-           std::to_string(row.status), std::to_string(month_start_ms(row.time_ms))});
+           std::to_string(row.status), std::to_string(month_start_ms(row.time_ms)), row_id});
+      if (testing::lose_next_usage_commit.exchange(false)) throw ConnectionLost("connection lost after the commit (test)");
     });
   }
 

@@ -5,7 +5,9 @@
 // UTC month token totals, updated in the same statement as each ledger row, so monthly quotas
 // are exact across servers) are created when absent. One connection per store, guarded by a
 // mutex (the server calls it from its HTTP handler threads); a broken connection is reopened
-// once and the statement retried.
+// once and the statement retried. Ledger rows carry a random row id (unique), so a retry whose
+// first attempt had committed is not counted twice.
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -20,5 +22,11 @@ std::unique_ptr<KeyStore> open_postgres_keystore(const std::string& url);
 
 // `url` with its password (user:PASSWORD@ or password=...) replaced by "***", for messages.
 std::string redact_postgres_url(const std::string& url);
+
+namespace testing {
+// Fault injection for tests: the next record_usage reports a lost connection after its statement
+// committed (as when the connection breaks before the reply arrives); the store then retries.
+extern std::atomic<bool> lose_next_usage_commit;
+}  // namespace testing
 
 }  // namespace forge::serve

@@ -286,6 +286,43 @@ TEST_F(PgKeyStoreTest, ReconnectsOnceAfterTheConnectionBroke) {
   EXPECT_EQ(store->usage_rows(), 1);
 }
 
+// The connection breaks after the ledger statement committed but before its reply arrived: the
+// store reconnects and retries the same row, which must be counted once (ledger and monthly total).
+TEST_F(PgKeyStoreTest, RetryAfterALostCommitDoesNotCountTheRowTwice) {
+  auto store = open_keystore(url_);
+  auto [key, secret] = store->create_key({"billed", {kScopeInference}, 0, 0, 0});
+  const int64_t t = now_ms();
+  store->record_usage({t, key.id, "m", "/v1/completions", 3, 4, 1.0, 200});
+  serve::testing::lose_next_usage_commit = true;
+  store->record_usage({t, key.id, "m", "/v1/completions", 5, 6, 1.0, 200});
+  EXPECT_FALSE(serve::testing::lose_next_usage_commit.load());  // the fault was taken
+  EXPECT_EQ(store->usage_rows(), 2);
+  EXPECT_EQ(store->tokens_used(key.id, month_start_ms(t)), 3 + 4 + 5 + 6);  // the monthly total
+  EXPECT_EQ(store->tokens_used(key.id, t - 1), 3 + 4 + 5 + 6);              // the ledger's sum
+  store->record_usage({t, key.id, "m", "/v1/completions", 1, 1, 1.0, 200});
+  EXPECT_EQ(store->usage_rows(), 3);
+  EXPECT_EQ(store->tokens_used(key.id, month_start_ms(t)), 20);
+}
+
+// A ledger table created by an earlier Forge (no row_id column) is upgraded in place; its rows stay.
+TEST_F(PgKeyStoreTest, UpgradesALedgerTableWithoutRowIds) {
+  std::string out;
+  ASSERT_EQ(test::pg_server().psql(db_,
+                                   "CREATE TABLE forge_usage (id BIGSERIAL PRIMARY KEY, time_ms BIGINT NOT NULL, key_id "
+                                   "BIGINT NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, prompt_tokens BIGINT NOT "
+                                   "NULL, completion_tokens BIGINT NOT NULL, latency_ms DOUBLE PRECISION NOT NULL, status "
+                                   "INTEGER NOT NULL); INSERT INTO forge_usage (time_ms, key_id, model, endpoint, "
+                                   "prompt_tokens, completion_tokens, latency_ms, status) VALUES (1, 7, 'old', "
+                                   "'/v1/completions', 1, 1, 1, 200), (2, 7, 'old', '/v1/completions', 1, 1, 1, 200)",
+                                   &out),
+            0)
+      << out;
+  auto store = open_keystore(url_);
+  EXPECT_EQ(store->usage_rows(), 2);
+  store->record_usage({now_ms(), 7, "m", "/v1/completions", 1, 1, 1.0, 200});
+  EXPECT_EQ(store->usage_rows(), 3);
+}
+
 TEST_F(PgKeyStoreTest, UrlErrorsNameTheUrlWithoutPassword) {
   auto& pg = test::pg_server();
   // Wrong password: the login is refused.
