@@ -251,7 +251,8 @@ class PgKeyStore final : public KeyStore {
           {std::to_string(row.time_ms), std::to_string(row.key_id), row.model, row.endpoint,
            std::to_string(row.prompt_tokens), std::to_string(row.completion_tokens), fmt::format("{}", row.latency_ms),
            std::to_string(row.status), std::to_string(month_start_ms(row.time_ms)), row_id});
-      if (testing::lose_next_usage_commit.exchange(false)) throw ConnectionLost("connection lost after the commit (test)");
+      if (testing::lose_next_usage_commit.exchange(false))
+        throw ConnectionLost("connection lost after the commit (test)");
     });
   }
 

@@ -307,15 +307,16 @@ TEST_F(PgKeyStoreTest, RetryAfterALostCommitDoesNotCountTheRowTwice) {
 // A ledger table created by an earlier Forge (no row_id column) is upgraded in place; its rows stay.
 TEST_F(PgKeyStoreTest, UpgradesALedgerTableWithoutRowIds) {
   std::string out;
-  ASSERT_EQ(test::pg_server().psql(db_,
-                                   "CREATE TABLE forge_usage (id BIGSERIAL PRIMARY KEY, time_ms BIGINT NOT NULL, key_id "
-                                   "BIGINT NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, prompt_tokens BIGINT NOT "
-                                   "NULL, completion_tokens BIGINT NOT NULL, latency_ms DOUBLE PRECISION NOT NULL, status "
-                                   "INTEGER NOT NULL); INSERT INTO forge_usage (time_ms, key_id, model, endpoint, "
-                                   "prompt_tokens, completion_tokens, latency_ms, status) VALUES (1, 7, 'old', "
-                                   "'/v1/completions', 1, 1, 1, 200), (2, 7, 'old', '/v1/completions', 1, 1, 1, 200)",
-                                   &out),
-            0)
+  ASSERT_EQ(
+      test::pg_server().psql(db_,
+                             "CREATE TABLE forge_usage (id BIGSERIAL PRIMARY KEY, time_ms BIGINT NOT NULL, key_id "
+                             "BIGINT NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, prompt_tokens BIGINT NOT "
+                             "NULL, completion_tokens BIGINT NOT NULL, latency_ms DOUBLE PRECISION NOT NULL, status "
+                             "INTEGER NOT NULL); INSERT INTO forge_usage (time_ms, key_id, model, endpoint, "
+                             "prompt_tokens, completion_tokens, latency_ms, status) VALUES (1, 7, 'old', "
+                             "'/v1/completions', 1, 1, 1, 200), (2, 7, 'old', '/v1/completions', 1, 1, 1, 200)",
+                             &out),
+      0)
       << out;
   auto store = open_keystore(url_);
   EXPECT_EQ(store->usage_rows(), 2);
