@@ -19,7 +19,7 @@ namespace forge::cli {
 void register_serve(CLI::App& app) {
   struct Args {
     std::string config;
-    std::vector<std::string> models;
+    std::vector<std::string> models, loras;
     std::string host, keys, cert, key;
     int port = -1, slots = 0, threads = 0, keepalive_spin_us = -1, ledger_commit_ms = -1;
     int64_t prefill_budget = 0;
@@ -30,7 +30,12 @@ void register_serve(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("serve", "Serve models over HTTP: OpenAI-compatible API, keys, usage ledger, metrics");
   cmd->add_option("--config", a->config, "serve TOML file ([server] and [[models]]; see docs/serving.md)");
-  cmd->add_option("--model", a->models, "NAME=PATH or NAME=KIND:PATH (KIND: llm, embedding, predict; noop: a no-op embedding model for benchmarks); repeatable");
+  cmd->add_option("--model", a->models,
+                  "NAME=PATH or NAME=KIND:PATH (KIND: llm, embedding, predict; noop: a no-op embedding model for "
+                  "benchmarks); repeatable");
+  cmd->add_option("--lora", a->loras,
+                  "NAME=ADAPTER_DIR: merge a LoRA adapter (PEFT format or a finetune run dir) into the Llama model "
+                  "NAME at load; repeatable");
   cmd->add_option("--host", a->host, "address to listen on (default 127.0.0.1)");
   cmd->add_option("--port", a->port, "port (default 8080; 0 = any free port)");
   cmd->add_option("--keys", a->keys,
@@ -58,6 +63,7 @@ void register_serve(CLI::App& app) {
     std::vector<serve::ModelSpec> specs;
     if (!a->config.empty()) serve::read_serve_config(a->config, o, specs);
     for (const auto& m : a->models) specs.push_back(serve::parse_model_flag(m));
+    for (const auto& l : a->loras) serve::apply_lora_flag(l, specs);
     if (!a->host.empty()) o.host = a->host;
     if (a->port >= 0) o.port = a->port;
     if (!a->keys.empty()) o.keys_db = a->keys;
@@ -87,7 +93,8 @@ void register_serve(CLI::App& app) {
     serve::Server server(o);
     for (const auto& spec : specs) {
       serve::load_model(server, spec);
-      std::cerr << "forge serve: loaded " << spec.name << " (" << spec.path << ")\n";
+      std::cerr << "forge serve: loaded " << spec.name << " (" << spec.path
+                << (spec.lora.empty() ? "" : " + LoRA " + spec.lora) << ")\n";
     }
     int port = server.bind();
     fmt::print("forge serve: listening on {}://{}:{} (models: {})\n", o.cert_file.empty() ? "http" : "https", o.host,

@@ -10,6 +10,7 @@
 #include "llm/load.h"
 #include "models/bert.h"
 #include "models/gpt.h"
+#include "models/lora.h"
 #include "serve/noop_model.h"
 
 namespace forge::serve {
@@ -31,6 +32,20 @@ ModelSpec parse_model_flag(const std::string& flag) {
     }
   }
   return spec;
+}
+
+void apply_lora_flag(const std::string& flag, std::vector<ModelSpec>& models) {
+  const size_t eq = flag.find('=');
+  FORGE_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < flag.size(), "[serve] --lora '{}' must be NAME=ADAPTER_DIR",
+              flag);
+  const std::string name = flag.substr(0, eq);
+  for (ModelSpec& m : models) {
+    if (m.name != name) continue;
+    FORGE_CHECK(m.lora.empty(), "[serve] --lora '{}': model '{}' already has the adapter '{}'", flag, name, m.lora);
+    m.lora = flag.substr(eq + 1);
+    return;
+  }
+  fail("[serve] --lora '{}': no model named '{}' (give it with --model {}=PATH or in the config)", flag, name, name);
 }
 
 void read_serve_config(const std::string& path, ServeOptions& o, std::vector<ModelSpec>& models) {
@@ -108,12 +123,17 @@ void read_serve_config(const std::string& path, ServeOptions& o, std::vector<Mod
           spec.path = val;
         else if (key == "kind")
           spec.kind = val;
+        else if (key == "lora")
+          spec.lora = val;
         else
-          fail("[serve] {}: unknown key models[{}].{} (name, path, kind)", path, i, key);
+          fail("[serve] {}: unknown key models[{}].{} (name, path, kind, lora)", path, i, key);
       }
       FORGE_CHECK(!spec.name.empty() && !spec.path.empty(), "[serve] {}: models[{}] needs name and path", path, i);
-      // Relative model paths are relative to the config file.
+      // Relative model (and adapter) paths are relative to the config file.
       if (fs::path(spec.path).is_relative()) spec.path = (fs::path(path).parent_path() / spec.path).string();
+      if (!spec.lora.empty() && fs::path(spec.lora).is_relative()) {
+        spec.lora = (fs::path(path).parent_path() / spec.lora).string();
+      }
       models.push_back(spec);
     }
   }
@@ -143,6 +163,12 @@ std::string detect_model_kind(const std::string& path) {
 
 void load_model(Server& server, const ModelSpec& spec) {
   std::string kind = spec.kind.empty() ? detect_model_kind(spec.path) : spec.kind;
+  if (!spec.lora.empty()) {
+    FORGE_CHECK(kind == "llm", "[serve] model '{}': a LoRA adapter applies to LLMs (Llama family), not to {} models",
+                spec.name, kind);
+    server.add_llm(spec.name, models::load_llama_with_lora(spec.path, spec.lora));
+    return;
+  }
   if (kind == "predict") {
     FORGE_CHECK(fs::exists(fs::path(spec.path) / "model.json"),
                 "[serve] '{}' has no model.json (not a Forge model dir)", spec.path);

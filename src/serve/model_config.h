@@ -28,10 +28,13 @@ namespace forge::serve {
 struct ModelSpec {
   std::string name, path;
   std::string kind;  // "llm", "embedding", "predict", "noop" (benchmarks; path unused); "" = detect
+  std::string lora;  // LoRA adapter dir (PEFT format or a finetune run dir) merged at load; Llama LLMs only
 };
 
 // "NAME=PATH" or "NAME=KIND:PATH".
 ModelSpec parse_model_flag(const std::string& flag);
+// "NAME=ADAPTER_DIR" (--lora): sets the adapter of the model called NAME in `models`.
+void apply_lora_flag(const std::string& flag, std::vector<ModelSpec>& models);
 // Reads a serve TOML file into `options` and `models` (appends). Errors name the file and key.
 void read_serve_config(const std::string& path, ServeOptions& options, std::vector<ModelSpec>& models);
 // "predict" for a Forge-trained model dir (model.json), "embedding" for a BERT-family dir,

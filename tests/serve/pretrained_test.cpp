@@ -3,13 +3,17 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <thread>
 
+#include "finetune/lora_test_util.h"
 #include "llm/load.h"
 #include "models/bert.h"
+#include "models/lora.h"
+#include "serve/model_config.h"
 #include "serve/server.h"
 
 namespace forge::serve {
@@ -76,6 +80,49 @@ TEST(ServePretrained, SmolLM2ChatAndMiniLMEmbeddings) {
   EXPECT_NEAR(std::sqrt(norm), 1.0, 1e-4);
   server.stop();
   t.join();
+}
+
+// --lora / `lora = ...`: the adapter is merged at load, so the served model answers as
+// load_llama_with_lora's model does, and unlike the base.
+TEST(ServePretrained, LoraAdapterMergedAtLoad) {
+  const std::string gguf =
+      std::string(FORGE_TEST_MODELS_DIR) + "/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
+  ASSERT_TRUE(std::filesystem::exists(gguf)) << "run bash scripts/setup.sh --test (scripts/fetch_models.sh)";
+  const auto adapter_dir = std::filesystem::temp_directory_path() / ("forge_serve_lora_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(adapter_dir);
+  const auto base = models::open_llama_gguf(gguf);
+  auto adapter = test::random_adapter(base, {"q_proj", "v_proj", "down_proj"});
+  adapter.base_model = "SmolLM2-135M-Instruct";
+  models::save_lora_adapter(adapter_dir.string(), adapter);
+
+  ServeOptions o;
+  o.port = 0;
+  o.engine.slot_tokens = 256;
+  Server server(o);
+  server.add_llm("base", llm::load_causal_lm(gguf));
+  server.add_llm("direct", models::load_llama_with_lora(gguf, adapter_dir.string()));
+  std::vector<ModelSpec> specs{parse_model_flag("tuned=" + gguf)};
+  apply_lora_flag("tuned=" + adapter_dir.string(), specs);
+  load_model(server, specs[0]);
+  const int port = server.bind();
+  std::thread t([&] { server.run(); });
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(120, 0);
+  auto complete = [&](const std::string& model) {
+    auto r = c.Post(
+        "/v1/completions",
+        json{{"model", model}, {"prompt", "The capital of France is"}, {"max_tokens", 8}, {"temperature", 0}}.dump(),
+        "application/json");
+    EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
+    return r && r->status == 200 ? json::parse(r->body)["choices"][0]["text"].get<std::string>() : std::string();
+  };
+  const std::string tuned = complete("tuned"), direct = complete("direct"), plain = complete("base");
+  EXPECT_FALSE(plain.empty());
+  EXPECT_EQ(tuned, direct) << "base: " << plain;
+  EXPECT_NE(tuned, plain);
+  server.stop();
+  t.join();
+  std::filesystem::remove_all(adapter_dir);
 }
 
 }  // namespace
