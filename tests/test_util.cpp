@@ -1,6 +1,8 @@
 #include "test_util.h"
 
 #include <cmath>
+#include <cstring>
+#include <thread>
 
 namespace forge::test {
 
@@ -13,8 +15,8 @@ namespace forge::test {
   for (size_t i = 0; i < va.size(); ++i) {
     const bool both_nan = std::isnan(va[i]) && std::isnan(vb[i]);
     if (!both_nan && !(std::fabs(va[i] - vb[i]) <= atol + rtol * std::fabs(vb[i]))) {
-      return ::testing::AssertionFailure() << "element " << i << ": " << va[i] << " vs " << vb[i] << " (rtol "
-                                           << rtol << ", atol " << atol << ")";
+      return ::testing::AssertionFailure()
+             << "element " << i << ": " << va[i] << " vs " << vb[i] << " (rtol " << rtol << ", atol " << atol << ")";
     }
   }
   return ::testing::AssertionSuccess();
@@ -35,5 +37,31 @@ Tensor randn_leaf(const Shape& shape, uint64_t seed) {
 }
 
 std::string data_dir() { return FORGE_TEST_DATA_DIR; }
+
+::testing::AssertionResult bitwise_equal(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape())
+    return ::testing::AssertionFailure() << shape_str(a.shape()) << " vs " << shape_str(b.shape());
+  const Tensor ac = a.contiguous(), bc = b.contiguous();
+  if (std::memcmp(ac.data<float>(), bc.data<float>(), sizeof(float) * static_cast<size_t>(a.numel())) != 0)
+    return ::testing::AssertionFailure() << "values differ";
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult two_threads_reproduce(const std::function<Tensor()>& fa, const Tensor& ea,
+                                                 const std::function<Tensor()>& fb, const Tensor& eb, int iterations) {
+  int bad[2] = {-1, -1};  // first iteration whose result differed
+  auto worker = [&](int id) {
+    NoGradGuard no_grad;  // grad mode is per thread
+    for (int i = 0; i < iterations && bad[id] < 0; ++i) {
+      if (!bitwise_equal(id == 0 ? fa() : fb(), id == 0 ? ea : eb)) bad[id] = i;
+    }
+  };
+  std::thread t0(worker, 0), t1(worker, 1);
+  t0.join();
+  t1.join();
+  if (bad[0] < 0 && bad[1] < 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "thread 0 first differed at iteration " << bad[0] << ", thread 1 at "
+                                       << bad[1] << " (-1: never)";
+}
 
 }  // namespace forge::test

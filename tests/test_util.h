@@ -1,6 +1,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 
 #include "forge.h"
@@ -16,21 +17,28 @@ namespace forge::test {
 // A float32 leaf with requires_grad and values from N(0, 1) under a fixed seed.
 Tensor randn_leaf(const Shape& shape, uint64_t seed);
 std::string data_dir();  // tests/ in the source tree
+// Same shape and the same float32 bits (contiguous copies are compared).
+::testing::AssertionResult bitwise_equal(const Tensor& a, const Tensor& b);
+// Runs fa and fb `iterations` times each on two OS threads at once (no-grad mode in both) and
+// checks every result bitwise against `ea` / `eb`: per-thread buffers and caches must not leak
+// between threads.
+::testing::AssertionResult two_threads_reproduce(const std::function<Tensor()>& fa, const Tensor& ea,
+                                                 const std::function<Tensor()>& fb, const Tensor& eb, int iterations);
 
 }  // namespace forge::test
 
 // Skips a test of the bf16 paths on CPUs where oneDNN has no bf16 kernels (no AVX-512).
-#define FORGE_REQUIRE_BF16()                                                               \
-  do {                                                                                     \
+#define FORGE_REQUIRE_BF16()                                                                    \
+  do {                                                                                          \
     if (!::forge::bf16_supported()) GTEST_SKIP() << "this CPU has no AVX-512: no bf16 kernels"; \
   } while (false)
 
-#define EXPECT_THROW_MSG(stmt, substring)                                                       \
-  do {                                                                                          \
-    try {                                                                                       \
-      stmt;                                                                                     \
-      ADD_FAILURE() << "expected forge::Error containing '" << (substring) << "'";              \
-    } catch (const ::forge::Error& e) {                                                         \
+#define EXPECT_THROW_MSG(stmt, substring)                                                             \
+  do {                                                                                                \
+    try {                                                                                             \
+      stmt;                                                                                           \
+      ADD_FAILURE() << "expected forge::Error containing '" << (substring) << "'";                    \
+    } catch (const ::forge::Error& e) {                                                               \
       EXPECT_NE(std::string(e.what()).find(substring), std::string::npos) << "message: " << e.what(); \
-    }                                                                                           \
+    }                                                                                                 \
   } while (false)

@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <thread>
 #include <vector>
 
 #include "backend/cpu/conv_direct.h"
@@ -43,12 +41,7 @@ Tensor layer_by_layer(const Sequential& net, Tensor x) {
   return ::testing::AssertionFailure() << "max difference " << worst << " (scale " << scale << ")";
 }
 
-::testing::AssertionResult bitwise_equal(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape()) return ::testing::AssertionFailure() << "shapes differ";
-  if (std::memcmp(a.data<float>(), b.data<float>(), sizeof(float) * static_cast<size_t>(a.numel())) != 0)
-    return ::testing::AssertionFailure() << "values differ";
-  return ::testing::AssertionSuccess();
-}
+using test::bitwise_equal;
 
 ModulePtr conv(int64_t filters, std::array<int64_t, 2> kernel, int64_t in_channels, const std::string& activation,
                const std::string& padding = "valid", bool bias = true) {
@@ -299,19 +292,7 @@ TEST(ConvStack, ThreadsUseTheirOwnBuffersAndCaches) {
     ea = (*a)(xa);
     eb = b(xb);
   }
-  bool ok[2] = {true, true};
-  auto worker = [&](int id) {
-    NoGradGuard no_grad;  // grad mode is per thread
-    for (int i = 0; i < 100; ++i) {
-      const Tensor y = id == 0 ? (*a)(xa) : b(xb);
-      if (!bitwise_equal(y, id == 0 ? ea : eb)) ok[id] = false;
-    }
-  };
-  std::thread t0(worker, 0), t1(worker, 1);
-  t0.join();
-  t1.join();
-  EXPECT_TRUE(ok[0]);
-  EXPECT_TRUE(ok[1]);
+  EXPECT_TRUE(test::two_threads_reproduce([&] { return (*a)(xa); }, ea, [&] { return b(xb); }, eb, 100));
 }
 
 }  // namespace

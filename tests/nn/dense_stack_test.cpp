@@ -1,9 +1,8 @@
 // The Dense-stack inference fast path (nn/dense_stack.h): equal to the ordinary per-layer
 // path, sees weight updates, falls back where it does not apply, safe across threads.
-#include <cstring>
-#include <thread>
-
 #include "nn/dense_stack.h"
+
+
 #include "nn/nn.h"
 #include "ops/precision.h"
 #include "optim/optimizers.h"
@@ -38,20 +37,13 @@ Tensor layer_by_layer(const Sequential& net, Tensor x) {
   return x;
 }
 
-::testing::AssertionResult bitwise_equal(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape())
-    return ::testing::AssertionFailure() << shape_str(a.shape()) << " vs " << shape_str(b.shape());
-  const Tensor ac = a.contiguous(), bc = b.contiguous();
-  if (std::memcmp(ac.data<float>(), bc.data<float>(), sizeof(float) * static_cast<size_t>(a.numel())) != 0)
-    return ::testing::AssertionFailure() << "values differ";
-  return ::testing::AssertionSuccess();
-}
+using test::bitwise_equal;
 
 TEST(DenseStack, EqualsTheOrdinaryPathAcrossWidths) {
   manual_seed(7);
   const std::vector<std::pair<int64_t, std::vector<int64_t>>> shapes = {
-      {784, {128, 10}}, {1, {1}},        {15, {16, 17}},     {17, {33, 5, 64}},
-      {100, {3}},       {64, {64, 64}},  {300, {257, 31, 2}}, {5, {1000, 7}}};
+      {784, {128, 10}}, {1, {1}},       {15, {16, 17}},      {17, {33, 5, 64}},
+      {100, {3}},       {64, {64, 64}}, {300, {257, 31, 2}}, {5, {1000, 7}}};
   for (const auto& [in, widths] : shapes) {
     for (const char* last : {"linear", "relu", "softmax", "sigmoid"}) {
       auto net = make_mlp(in, widths, "relu", last, in % 2 == 0);
@@ -155,19 +147,7 @@ TEST(DenseStack, ThreadsUseTheirOwnScratch) {
   auto b = make_mlp(33, {500, 17, 4}, "relu", "softmax");
   const Tensor xa = randn({2, 784}), xb = randn({3, 33});
   const Tensor ea = layer_by_layer(*a, xa).detach(), eb = layer_by_layer(*b, xb).detach();
-  bool ok[2] = {true, true};
-  auto worker = [&](int id) {
-    NoGradGuard no_grad;  // grad mode is per thread
-    for (int i = 0; i < 300; ++i) {
-      const Tensor y = id == 0 ? (*a)(xa) : (*b)(xb);
-      if (!bitwise_equal(y, id == 0 ? ea : eb)) ok[id] = false;
-    }
-  };
-  std::thread t0(worker, 0), t1(worker, 1);
-  t0.join();
-  t1.join();
-  EXPECT_TRUE(ok[0]);
-  EXPECT_TRUE(ok[1]);
+  EXPECT_TRUE(test::two_threads_reproduce([&] { return (*a)(xa); }, ea, [&] { return (*b)(xb); }, eb, 300));
 }
 
 }  // namespace
