@@ -160,8 +160,8 @@ void LlamaModel::forward_fused(const std::vector<llm::SeqChunk>& chunks, int64_t
   for (size_t t = 0; t < nthreads; ++t) {
     if (fused_act_[t].size() < act_need) fused_act_[t].resize(act_need);
     if (fused_norm_[t].size() < static_cast<size_t>(rows * d)) fused_norm_[t].resize(static_cast<size_t>(rows * d));
-    if (fused_scores_[t].size() < static_cast<size_t>(group * capacity)) {
-      fused_scores_[t].resize(static_cast<size_t>(group * capacity));
+    if (fused_scores_[t].size() < static_cast<size_t>(H * capacity)) {
+      fused_scores_[t].resize(static_cast<size_t>(H * capacity));
     }
   }
 
@@ -205,17 +205,23 @@ void LlamaModel::forward_fused(const std::vector<llm::SeqChunk>& chunks, int64_t
         }
       }
 #pragma omp barrier
-      // 3. Causal attention of each row over its cache. Tasks: (row, query head).
+      // 3. Causal attention of each row over its cache. Tasks: (row, query head). A thread's run of
+      //    whole KV groups of one row goes in one call, which reads whole cached rows (one
+      //    sequential stream); a group split between threads is read by each for its heads.
       {
         const Range s = share(rows * H, t, nth);
         for (int64_t task = s.lo; task < s.hi;) {
           const int64_t r = task / H, h0 = task % H, kh = h0 / group;
-          const int64_t h1 = std::min((kh + 1) * group, h0 + (s.hi - task));
+          const int64_t avail = std::min(H - h0, s.hi - task);  // this row's heads left in the share
+          // the call: kv_heads consecutive KV heads with per_kv query heads each
+          const bool whole = h0 % group == 0 && avail >= group;
+          const int64_t kv_heads = whole ? avail / group : 1;
+          const int64_t per_kv = whole ? group : std::min((kh + 1) * group, h0 + avail) - h0;
           LlamaCache* cache = row_cache[static_cast<size_t>(r)];
-          attend_cached(q_.data() + r * qd + h0 * hd, 1, h1 - h0, hd, cache->k(l, 0) + kh * hd,
+          attend_cached(q_.data() + r * qd + h0 * hd, kv_heads, per_kv, hd, cache->k(l, 0) + kh * hd,
                         cache->v(l, 0) + kh * hd, kvd, pos_[static_cast<size_t>(r)] + 1, scale, scores,
                         att_.data() + r * qd + h0 * hd);
-          task += h1 - h0;
+          task += kv_heads * per_kv;
         }
       }
 #pragma omp barrier
