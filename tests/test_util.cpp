@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace forge::test {
@@ -29,14 +31,42 @@ namespace forge::test {
   return ::testing::AssertionFailure() << "gradcheck failed: " << r.message;
 }
 
-Tensor randn_leaf(const Shape& shape, uint64_t seed) {
+Tensor randn_leaf(const Shape& shape, uint64_t seed, double scale) {
   Generator gen(seed);
   Tensor t = randn(shape, 0.0, 1.0, &gen);
+  if (scale != 1.0) t = mul(t, scale);
   t.set_requires_grad(true);
   return t;
 }
 
+Tensor randn_tensor(const Shape& shape, uint64_t seed) {
+  Generator gen(seed);
+  return randn(shape, 0.0, 1.0, &gen);
+}
+
+double cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ab += static_cast<double>(a[i]) * b[i];
+    aa += static_cast<double>(a[i]) * a[i];
+    bb += static_cast<double>(b[i]) * b[i];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+Tensor layer_by_layer(const nn::Sequential& net, Tensor x) {
+  for (size_t i = 0; i < net.size(); ++i) x = net.at(i)->forward(x);
+  return x;
+}
+
 std::string data_dir() { return FORGE_TEST_DATA_DIR; }
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
 
 ::testing::AssertionResult bitwise_equal(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape())

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "forge.h"
 #include "ops/precision.h"
@@ -14,9 +15,18 @@ namespace forge::test {
 // Runs gradcheck and turns a failure into a gtest failure with the mismatch.
 ::testing::AssertionResult grad_ok(const std::function<Tensor(const Tensors&)>& f, const Tensors& inputs,
                                    const GradcheckOptions& options = {});
-// A float32 leaf with requires_grad and values from N(0, 1) under a fixed seed.
-Tensor randn_leaf(const Shape& shape, uint64_t seed);
+// A float32 leaf with requires_grad and values from N(0, 1) under a fixed seed, times `scale`.
+Tensor randn_leaf(const Shape& shape, uint64_t seed, double scale = 1.0);
+// A float32 tensor (no gradient) with values from N(0, 1) under a fixed seed.
+Tensor randn_tensor(const Shape& shape, uint64_t seed);
+// Cosine similarity of two equally long vectors, accumulated in double.
+double cosine(const std::vector<float>& a, const std::vector<float>& b);
+// A Sequential's output the ordinary way: each layer's own forward in turn (the reference for
+// the fused fast paths).
+Tensor layer_by_layer(const nn::Sequential& net, Tensor x);
 std::string data_dir();  // tests/ in the source tree
+// The whole file as bytes (empty when it cannot be opened).
+std::string read_file(const std::string& path);
 // Same shape and the same float32 bits (contiguous copies are compared).
 ::testing::AssertionResult bitwise_equal(const Tensor& a, const Tensor& b);
 // Runs fa and fb `iterations` times each on two OS threads at once (no-grad mode in both) and

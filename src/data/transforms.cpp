@@ -50,7 +50,7 @@ std::mutex& registry_mutex() {
   return m;
 }
 
-std::map<std::string, std::function<TransformPtr(const json&)>>& registry() {
+std::map<std::string, std::function<TransformPtr(const json&)>>& transform_registry() {
   static std::map<std::string, std::function<TransformPtr(const json&)>> r{
       {"standard_scaler", StandardScaler::from_json},
       {"min_max_scaler", MinMaxScaler::from_json},
@@ -97,10 +97,10 @@ TransformPtr transform_from_json(const json& j) {
   std::function<TransformPtr(const json&)> factory;
   {
     std::lock_guard<std::mutex> lock(registry_mutex());
-    auto it = registry().find(type);
-    if (it == registry().end()) {
+    auto it = transform_registry().find(type);
+    if (it == transform_registry().end()) {
       std::vector<std::string> known;
-      for (const auto& [name, f] : registry()) known.push_back(name);
+      for (const auto& [name, f] : transform_registry()) known.push_back(name);
       fail("[transform_from_json] unknown transform type '{}' (known: {})", type, fmt::join(known, ", "));
     }
     factory = it->second;
@@ -114,7 +114,7 @@ TransformPtr transform_from_json(const json& j) {
 
 void register_transform(const std::string& type, std::function<TransformPtr(const json&)> factory) {
   std::lock_guard<std::mutex> lock(registry_mutex());
-  registry()[type] = std::move(factory);
+  transform_registry()[type] = std::move(factory);
 }
 
 namespace {

@@ -25,6 +25,10 @@ std::optional<std::string> public_id_of(const std::string& secret);
 // Constant-time check of `secret` against a stored (salt, hash).
 bool matches(const std::string& salt, const std::vector<unsigned char>& stored_hash, const std::string& secret);
 
+// The key table's columns in the order both stores read a KeyInfo from.
+inline constexpr const char* kKeyColumns =
+    "id, public_id, name, scopes, rpm, tpm, monthly_tokens, created_ms, revoked_ms";
+
 // "a,b" <-> {"a", "b"} as scopes are stored.
 std::string join_scopes(const std::vector<std::string>& scopes);
 std::vector<std::string> split_scopes(const std::string& text);

@@ -77,8 +77,6 @@ class Stmt {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
-constexpr const char* kKeyColumns = "id, public_id, name, scopes, rpm, tpm, monthly_tokens, created_ms, revoked_ms";
-
 ApiKey key_from_row(const Stmt& s) {
   ApiKey k;
   k.id = s.i64(0);
@@ -171,7 +169,7 @@ class SqliteKeyStore final : public KeyStore {
 
   std::vector<ApiKey> list_keys() const override {
     std::lock_guard lock(mu_);
-    Stmt s = stmt(fmt::format("SELECT {} FROM api_keys ORDER BY id", kKeyColumns));
+    Stmt s = stmt(fmt::format("SELECT {} FROM api_keys ORDER BY id", key_secret::kKeyColumns));
     std::vector<ApiKey> out;
     while (s.step()) out.push_back(key_from_row(s));
     return out;
@@ -221,7 +219,7 @@ class SqliteKeyStore final : public KeyStore {
     }
     auto it = key_cache_.find(*public_id);
     if (it == key_cache_.end()) {
-      Stmt s = stmt(fmt::format("SELECT {}, salt, hash FROM api_keys WHERE public_id = ?", kKeyColumns));
+      Stmt s = stmt(fmt::format("SELECT {}, salt, hash FROM api_keys WHERE public_id = ?", key_secret::kKeyColumns));
       s.bind(1, *public_id);
       if (!s.step()) return std::nullopt;
       if (key_cache_.size() >= kMaxCachedKeys) key_cache_.clear();
@@ -448,8 +446,8 @@ class SqliteKeyStore final : public KeyStore {
 
   std::optional<ApiKey> find_locked(const std::string& id_or_name) const {
     bool numeric = !id_or_name.empty() && id_or_name.find_first_not_of("0123456789") == std::string::npos;
-    Stmt s = stmt(
-        fmt::format("SELECT {} FROM api_keys WHERE {}", kKeyColumns, numeric ? "id = ?" : "public_id = ? OR name = ?"));
+    Stmt s = stmt(fmt::format("SELECT {} FROM api_keys WHERE {}", key_secret::kKeyColumns,
+                              numeric ? "id = ?" : "public_id = ? OR name = ?"));
     if (numeric) {
       s.bind(1, static_cast<int64_t>(std::stoll(id_or_name)));
     } else {

@@ -93,8 +93,6 @@ std::string bytea_param(const std::vector<unsigned char>& bytes) {
   return out;
 }
 
-constexpr const char* kKeyColumns = "id, public_id, name, scopes, rpm, tpm, monthly_tokens, created_ms, revoked_ms";
-
 ApiKey key_from_row(const Result& r, int row) {
   ApiKey k;
   k.id = r.i64(row, 0);
@@ -163,7 +161,7 @@ class PgKeyStore final : public KeyStore {
         Result r = exec(fmt::format("INSERT INTO forge_api_keys (public_id, name, scopes, salt, hash, rpm, tpm, "
                                     "monthly_tokens, created_ms) VALUES ($1, $2, $3, $4, $5::bytea, $6, $7, $8, $9) "
                                     "RETURNING {}",
-                                    kKeyColumns),
+                                    key_secret::kKeyColumns),
                         {public_id, spec.name, key_secret::join_scopes(spec.scopes), salt,
                          bytea_param(key_secret::salted_hash(salt, secret)), std::to_string(spec.rpm),
                          std::to_string(spec.tpm), std::to_string(spec.monthly_tokens), std::to_string(now_ms())});
@@ -180,7 +178,7 @@ class PgKeyStore final : public KeyStore {
 
   std::vector<ApiKey> list_keys() const override {
     return with_connection([&] {
-      Result r = exec(fmt::format("SELECT {} FROM forge_api_keys ORDER BY id", kKeyColumns));
+      Result r = exec(fmt::format("SELECT {} FROM forge_api_keys ORDER BY id", key_secret::kKeyColumns));
       std::vector<ApiKey> out;
       for (int i = 0; i < r.rows(); ++i) out.push_back(key_from_row(r, i));
       return out;
@@ -198,7 +196,7 @@ class PgKeyStore final : public KeyStore {
       // Only an active key gets a revocation time (a second revoke keeps the first time).
       Result r = exec(fmt::format("UPDATE forge_api_keys SET revoked_ms = $2 WHERE id = $1 AND revoked_ms = 0 "
                                   "RETURNING {}",
-                                  kKeyColumns),
+                                  key_secret::kKeyColumns),
                       {std::to_string(k->id), std::to_string(now_ms())});
       return r.rows() == 1 ? key_from_row(r, 0) : *find_locked(std::to_string(k->id));
     });
@@ -213,7 +211,7 @@ class PgKeyStore final : public KeyStore {
       // "AND revoked_ms = 0" in the same statement: a revoke by another server in between wins.
       Result r = exec(fmt::format("UPDATE forge_api_keys SET public_id = $2, salt = $3, hash = $4::bytea WHERE id = $1 "
                                   "AND revoked_ms = 0 RETURNING {}",
-                                  kKeyColumns),
+                                  key_secret::kKeyColumns),
                       {std::to_string(k->id), public_id, salt, bytea_param(key_secret::salted_hash(salt, secret))});
       FORGE_CHECK(r.rows() == 1, "[keys] key '{}' is revoked; create a new one", k->name);
       return std::pair{key_from_row(r, 0), secret};
@@ -224,8 +222,9 @@ class PgKeyStore final : public KeyStore {
     auto public_id = key_secret::public_id_of(secret);
     if (!public_id) return std::nullopt;
     return with_connection([&]() -> std::optional<ApiKey> {
-      Result r = exec(fmt::format("SELECT {}, salt, hash FROM forge_api_keys WHERE public_id = $1", kKeyColumns),
-                      {*public_id});
+      Result r =
+          exec(fmt::format("SELECT {}, salt, hash FROM forge_api_keys WHERE public_id = $1", key_secret::kKeyColumns),
+               {*public_id});
       if (r.rows() == 0) return std::nullopt;
       ApiKey k = key_from_row(r, 0);
       if (!key_secret::matches(r.text(0, 9), r.bytes(0, 10), secret)) return std::nullopt;
@@ -386,7 +385,7 @@ class PgKeyStore final : public KeyStore {
   std::optional<ApiKey> find_locked(const std::string& id_or_name) const {
     bool numeric = !id_or_name.empty() && id_or_name.size() <= 18 &&
                    id_or_name.find_first_not_of("0123456789") == std::string::npos;
-    Result r = exec(fmt::format("SELECT {} FROM forge_api_keys WHERE {}", kKeyColumns,
+    Result r = exec(fmt::format("SELECT {} FROM forge_api_keys WHERE {}", key_secret::kKeyColumns,
                                 numeric ? "id = $1::bigint" : "public_id = $1 OR name = $1 ORDER BY id LIMIT 1"),
                     {id_or_name});
     if (r.rows() == 0) return std::nullopt;

@@ -49,7 +49,7 @@ class EpochCheckpoint : public Callback {
   History history_;
 };
 
-nlohmann::json history_json(const History& h) {
+nlohmann::json epoch_history_json(const History& h) {
   nlohmann::json out = nlohmann::json::array();
   for (size_t e = 0; e < h.epochs.size(); ++e) {
     nlohmann::json row = {{"epoch", e + 1}};
@@ -229,7 +229,7 @@ RunResult run_training(const RunConfig& config, const RunOptions& options) {
   nlohmann::json m = {{"name", config.name},
                       {"data", data.description},
                       {"test", finite_map(result.test_metrics)},
-                      {"history", history_json(result.history)},
+                      {"history", epoch_history_json(result.history)},
                       {"epochs", result.history.epochs.size()},
                       {"epochs_run", result.epochs_run},
                       {"train_samples", data.train->size()},

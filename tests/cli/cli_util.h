@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 namespace forge::test {
 
@@ -19,10 +20,17 @@ inline std::string forge_binary() {
   return (std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "forge").string();
 }
 
-// Runs `forge ARGS` (with `env` assignments such as "OMP_NUM_THREADS=1" in front) and
-// collects its exit code and combined output.
-inline CliRun run_forge(const std::string& args, const std::string& env = "") {
-  const std::string command = env + " " + forge_binary() + " " + args + " 2>&1";
+// For std::tie(code, output) = pair_of(run_forge(...)).
+inline std::pair<int, std::string> pair_of(CliRun run) { return {run.exit_code, std::move(run.output)}; }
+
+enum class Stderr { merge, drop };
+
+// Runs `forge ARGS` and collects its exit code and output (stdout, and stderr unless dropped).
+// `prefix` goes in front of the command: environment assignments such as "OMP_NUM_THREADS=1",
+// or a producer of stdin such as "printf 'hi\\n' |".
+inline CliRun run_forge(const std::string& args, const std::string& prefix = "", Stderr err = Stderr::merge) {
+  const std::string command =
+      prefix + " " + forge_binary() + " " + args + (err == Stderr::merge ? " 2>&1" : " 2>/dev/null");
   std::FILE* pipe = ::popen(command.c_str(), "r");
   EXPECT_NE(pipe, nullptr) << command;
   CliRun run{-1, ""};

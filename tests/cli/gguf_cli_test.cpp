@@ -1,12 +1,15 @@
 // Black-box tests of `forge inspect` and `forge quantize` (runs build/forge).
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli/cli_util.h"
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
+#include "llm/llm_test_util.h"
 #include "ops/quant.h"
 #include "test_util.h"
 
@@ -15,26 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliResult {
-  int exit_code;
-  std::string output;
-};
-
-CliResult forge_cli(const std::string& args, bool stderr_too = true) {
-  const auto forge = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "forge";
-  const std::string command = forge.string() + " " + args + (stderr_too ? " 2>&1" : " 2>/dev/null");
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  CliResult run{-1, ""};
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) run.output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
-const std::string kSmol = std::string(FORGE_TEST_MODELS_DIR) + "/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
+using test::CliRun;
+using test::run_forge;
 
 fs::path temp_dir(const std::string& name) {
   fs::path d = fs::temp_directory_path() / fmt::format("forge_qcli_{}_{}", ::getpid(), name);
@@ -44,7 +29,7 @@ fs::path temp_dir(const std::string& name) {
 }
 
 TEST(CliInspect, GgufTableAndJson) {
-  CliResult run = forge_cli("inspect " + kSmol);
+  CliRun run = run_forge("inspect " + test::smollm2_path());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("GGUF v3, 33 metadata entries, 272 tensors"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("llama.embedding_length                  u32            576"), std::string::npos);
@@ -52,7 +37,7 @@ TEST(CliInspect, GgufTableAndJson) {
   EXPECT_NE(run.output.find("token_embd.weight          Q8_0  (49152, 576)      30081024"), std::string::npos);
   EXPECT_NE(run.output.find("272 tensors, 134515008 parameters"), std::string::npos);
 
-  run = forge_cli("inspect --json " + kSmol, false);
+  run = run_forge("inspect --json " + test::smollm2_path(), "", test::Stderr::drop);
   ASSERT_EQ(run.exit_code, 0);
   auto j = nlohmann::json::parse(run.output);
   EXPECT_EQ(j["format"], "gguf");
@@ -64,13 +49,13 @@ TEST(CliInspect, GgufTableAndJson) {
 }
 
 TEST(CliInspect, SafetensorsAndErrors) {
-  CliResult run = forge_cli("inspect " + std::string(FORGE_TEST_MODELS_DIR) + "/all-minilm-l6-v2");
+  CliRun run = run_forge("inspect " + test::minilm_dir());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("safetensors, 1 file"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("embeddings.word_embeddings.weight"), std::string::npos);
   const fs::path d = temp_dir("bad");
   std::ofstream(d / "bad.gguf") << "GGUF\x03";
-  run = forge_cli("inspect " + (d / "bad.gguf").string());
+  run = run_forge("inspect " + (d / "bad.gguf").string());
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.output.find("error: [gguf]"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("too short for a GGUF header"), std::string::npos) << run.output;
@@ -81,12 +66,12 @@ TEST(CliQuantize, SafetensorsDirToGguf) {
   const fs::path d = temp_dir("st");
   Tensor w = arange(0, 64 * 96).reshape({96, 64});
   Tensor w2 = full({8, 33}, 0.5);  // 33 is no multiple of 32: stays f32
-  save_safetensors((d / "model.safetensors").string(),
-                   {{"layer.weight", w}, {"layer.bias", ones({96})}, {"odd.weight", w2},
-                    {"ln.norm.weight", ones({4, 64})}});
+  save_safetensors(
+      (d / "model.safetensors").string(),
+      {{"layer.weight", w}, {"layer.bias", ones({96})}, {"odd.weight", w2}, {"ln.norm.weight", ones({4, 64})}});
   std::ofstream(d / "config.json") << R"({"model_type": "tiny"})";
   const std::string out = (d / "out.gguf").string();
-  CliResult run = forge_cli("quantize " + d.string() + " " + out + " --type q4_0");
+  CliRun run = run_forge("quantize " + d.string() + " " + out + " --type q4_0");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("[1/4] layer.bias"), std::string::npos) << run.output;
   GgufFile g = load_gguf(out);
@@ -100,7 +85,7 @@ TEST(CliQuantize, SafetensorsDirToGguf) {
   Tensor ref = dequantize(quantize(w, DType::kQ4_0));
   for (int64_t i = 0; i < back.numel(); ++i) ASSERT_EQ(back.data<float>()[i], ref.data<float>()[i]);
 
-  run = forge_cli("quantize " + d.string() + " " + out + " --type q3_k");
+  run = run_forge("quantize " + d.string() + " " + out + " --type q3_k");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.output.find("unknown --type 'q3_k'"), std::string::npos) << run.output;
   fs::remove_all(d);
@@ -109,9 +94,9 @@ TEST(CliQuantize, SafetensorsDirToGguf) {
 TEST(CliQuantize, GgufToGgufKeepsMetadata) {
   const fs::path d = temp_dir("gg");
   const std::string out = (d / "smol_q8.gguf").string();
-  CliResult run = forge_cli("quantize " + kSmol + " " + out + " --type q8_0");
+  CliRun run = run_forge("quantize " + test::smollm2_path() + " " + out + " --type q8_0");
   ASSERT_EQ(run.exit_code, 0) << run.output;
-  GgufFile src = load_gguf(kSmol);
+  GgufFile src = load_gguf(test::smollm2_path());
   GgufFile g = load_gguf(out);
   EXPECT_EQ(g.tensor_infos.size(), 272u);
   EXPECT_EQ(g.at("tokenizer.ggml.merges").as_strings(), src.at("tokenizer.ggml.merges").as_strings());

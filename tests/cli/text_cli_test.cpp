@@ -9,26 +9,13 @@
 #include <sstream>
 #include <string>
 
+#include "cli/cli_util.h"
 #include "test_util.h"
 
 namespace forge {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string run_forge(const std::string& args, int* exit_code) {
-  const auto forge = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "forge";
-  const std::string command = forge.string() + " " + args + " 2>&1";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  std::string out;
-  if (pipe == nullptr) return out;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
 
 TEST(CliText, TrainPredictEvalOnRawText) {
   const fs::path dir = fs::temp_directory_path() / fmt::format("forge_cli_text_{}", ::getpid());
@@ -73,7 +60,9 @@ threads = 1
 )";
   int code = 0;
   const std::string out_dir = (dir / "run").string();
-  std::string out = run_forge(fmt::format("train {} --out {} -q", (dir / "text.toml").string(), out_dir), &code);
+  std::string out;
+  std::tie(code, out) =
+      test::pair_of(test::run_forge(fmt::format("train {} --out {} -q", (dir / "text.toml").string(), out_dir)));
   ASSERT_EQ(code, 0) << out;
   // The tokenizer is saved with the model in Keras's JSON layout.
   std::ifstream model_json(fs::path(out_dir) / "model" / "model.json");
@@ -83,19 +72,22 @@ threads = 1
   const auto metrics = nlohmann::json::parse(std::ifstream(fs::path(out_dir) / "metrics.json"));
   EXPECT_GE(metrics.dump().find("accuracy"), 0u);
 
-  out = run_forge(fmt::format("predict {} \"my cat purrs\" \"the program crashes with a compiler error\" --json", out_dir + "/model"), &code);
+  std::tie(code, out) = test::pair_of(test::run_forge(fmt::format(
+      "predict {} \"my cat purrs\" \"the program crashes with a compiler error\" --json", out_dir + "/model")));
   ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("\"label\":\"pets\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"label\":\"code\""), std::string::npos) << out;
 
-  out = run_forge(fmt::format("eval {}", out_dir + "/model"), &code);
+  std::tie(code, out) = test::pair_of(test::run_forge(fmt::format("eval {}", out_dir + "/model")));
   ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("accuracy"), std::string::npos) << out;
 
   // Bad input: an unknown class name in `classes`.
-  std::ofstream(dir / "bad.toml") << "name = \"bad\"\n[data]\ntext_file = \"pets_code.txt\"\nclasses = [\"pets\", \"dogs\"]\n"
-                                     "[model]\nlayers = [{ type = \"Dense\", units = 1 }]\n";
-  out = run_forge(fmt::format("train {} --out {} -q", (dir / "bad.toml").string(), (dir / "bad").string()), &code);
+  std::ofstream(dir / "bad.toml")
+      << "name = \"bad\"\n[data]\ntext_file = \"pets_code.txt\"\nclasses = [\"pets\", \"dogs\"]\n"
+         "[model]\nlayers = [{ type = \"Dense\", units = 1 }]\n";
+  std::tie(code, out) = test::pair_of(
+      test::run_forge(fmt::format("train {} --out {} -q", (dir / "bad.toml").string(), (dir / "bad").string())));
   EXPECT_NE(code, 0);
   EXPECT_NE(out.find("unknown class 'dogs' (classes: code, pets)"), std::string::npos) << out;
   fs::remove_all(dir);

@@ -1,11 +1,12 @@
 // The trainable BERT classifier: parity of its pooled embedding with the inference encoder on
 // all-MiniLM-L6-v2, finite-difference gradients on a tiny random config, padding invariance and
 // error messages.
+#include "finetune/bert_classifier.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "finetune/bert_classifier.h"
 #include "finetune_test_util.h"
 #include "models/bert.h"
 #include "nn/loss.h"
@@ -18,7 +19,7 @@ using finetune::BertClassifier;
 using finetune::make_token_batch;
 
 TEST(BertClassifier, PooledEmbeddingMatchesInferenceEncoder) {
-  const std::string dir = test::minilm_dir();
+  const std::string dir = test::required_minilm_dir();
   ASSERT_TRUE(std::filesystem::exists(dir + "/model.safetensors"));
   auto reference = models::load_bert(dir);
   auto model = finetune::load_bert_classifier_from_hf(dir, 4, 0.1);
@@ -78,7 +79,7 @@ TEST(BertClassifier, ParametersUseHuggingFaceNames) {
 }
 
 TEST(BertClassifier, TruncationKeepsSep) {
-  const std::string dir = test::minilm_dir();
+  const std::string dir = test::required_minilm_dir();
   auto tok = models::load_bert(dir)->tokenizer();
   const auto ids = finetune::encode_for_classifier(*tok, "one two three four five six seven eight", 5);
   ASSERT_EQ(ids.size(), 5u);

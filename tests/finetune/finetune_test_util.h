@@ -7,13 +7,14 @@
 #include <string>
 
 #include "finetune/bert_classifier.h"
+#include "llm/llm_test_util.h"
 
 namespace forge::test {
 
 // all-minilm-l6-v2 under FORGE_TEST_MODELS_DIR; a missing checkpoint is a test failure that names
 // the script making it.
-inline std::string minilm_dir() {
-  const std::string dir = std::string(FORGE_TEST_MODELS_DIR) + "/all-minilm-l6-v2";
+inline std::string required_minilm_dir() {
+  const std::string dir = minilm_dir();
   EXPECT_TRUE(std::filesystem::exists(dir + "/model.safetensors"))
       << dir << " is missing: run scripts/fetch_models.sh (it extracts all-MiniLM-L6-v2 into models/)";
   return dir;

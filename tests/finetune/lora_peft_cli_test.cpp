@@ -14,6 +14,7 @@
 #include "finetune/lora_test_util.h"
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
+#include "llm/llm_test_util.h"
 #include "models/lora.h"
 #include "ops/reduce.h"
 #include "test_util.h"
@@ -22,8 +23,6 @@ namespace forge {
 namespace {
 
 namespace fs = std::filesystem;
-
-const std::string kSmol = std::string(FORGE_TEST_MODELS_DIR) + "/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
 
 fs::path fresh_dir(const std::string& name) {
   const fs::path d = fs::temp_directory_path() / ("forge_" + name + "_" + std::to_string(::getpid()));
@@ -88,9 +87,10 @@ TEST(LoraData, InstructionRowsAndErrors) {
 // Response masking on the real tokenizer and template: exactly the assistant text and its
 // end-of-turn marker carry loss.
 TEST(LoraData, ResponseMaskOnSmolLM2) {
-  ASSERT_TRUE(fs::exists(kSmol)) << "run scripts/fetch_models.sh (model missing: " << kSmol << ")";
-  const GgufFile g = load_gguf(kSmol);
-  const auto ck = models::open_llama_gguf(kSmol);
+  ASSERT_TRUE(fs::exists(test::smollm2_path()))
+      << "run scripts/fetch_models.sh (model missing: " << test::smollm2_path() << ")";
+  const GgufFile g = load_gguf(test::smollm2_path());
+  const auto ck = models::open_llama_gguf(test::smollm2_path());
   const auto tmpl = llm::ChatTemplate::detect(*ck.chat_template);
   const std::vector<llm::ChatMessage> msgs = {{"user", "Hi"}, {"assistant", "ANSWER: 4"}};
   const auto ex = finetune::make_lora_example(msgs, tmpl, *ck.tokenizer, 512);
@@ -115,7 +115,7 @@ std::string smoke_config(const fs::path& dir, const std::string& lora_extra = ""
                                           : data);
   const fs::path cfg = dir / "lora.toml";
   write(cfg,
-        "name = \"smoke\"\n[model]\ntype = \"llama\"\npath = \"" + kSmol +
+        "name = \"smoke\"\n[model]\ntype = \"llama\"\npath = \"" + test::smollm2_path() +
             "\"\n[data]\njsonl = \"train.jsonl\"\n[lora]\n" +
             (lora_extra.empty() ? "rank = 4\nalpha = 8\ntarget_modules = [\"q_proj\", \"v_proj\"]\n" : lora_extra) +
             "[train]\nepochs = 1\nbatch_size = 2\naccumulation = 1\nlr = 1e-3\nmax_len = 48\nthreads = 2\n");
@@ -123,7 +123,8 @@ std::string smoke_config(const fs::path& dir, const std::string& lora_extra = ""
 }
 
 TEST(LoraCli, FinetuneTwoStepsThenGenerateChatAndMerge) {
-  ASSERT_TRUE(fs::exists(kSmol)) << "run scripts/fetch_models.sh (model missing: " << kSmol << ")";
+  ASSERT_TRUE(fs::exists(test::smollm2_path()))
+      << "run scripts/fetch_models.sh (model missing: " << test::smollm2_path() << ")";
   const fs::path dir = fresh_dir("lora_cli");
   const std::string cfg = smoke_config(dir);
   const fs::path run = dir / "run";
@@ -144,18 +145,21 @@ TEST(LoraCli, FinetuneTwoStepsThenGenerateChatAndMerge) {
   for (const auto& [k, p] : adapter.weights) bmax = std::max(bmax, max(abs(p.b)).item());
   EXPECT_GT(bmax, 0.0);
 
-  r = test::run_forge("generate " + kSmol + " --lora " + run.string() + " -p Hello -n 4 -t 0 --no-prompt");
+  r = test::run_forge("generate " + test::smollm2_path() + " --lora " + run.string() +
+                      " -p Hello -n 4 -t 0 --no-prompt");
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  r = test::run_forge("chat " + kSmol + " --lora " + (run / "adapter").string() + " -n 4 -t 0 < /dev/null");
+  r = test::run_forge("chat " + test::smollm2_path() + " --lora " + (run / "adapter").string() +
+                      " -n 4 -t 0 < /dev/null");
   EXPECT_EQ(r.exit_code, 0) << r.output;
 
   const fs::path merged = dir / "merged.gguf";
-  r = test::run_forge("lora merge " + kSmol + " " + run.string() + " " + merged.string() + " --type q8_0");
+  r = test::run_forge("lora merge " + test::smollm2_path() + " " + run.string() + " " + merged.string() +
+                      " --type q8_0");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("merged 60 weights"), std::string::npos) << r.output;
   const GgufFile g = load_gguf(merged.string());
   EXPECT_EQ(g.info("blk.0.attn_q.weight").dtype, DType::kQ8_0);
-  EXPECT_EQ(g.info("blk.0.attn_k.weight").type, load_gguf(kSmol).info("blk.0.attn_k.weight").type);
+  EXPECT_EQ(g.info("blk.0.attn_k.weight").type, load_gguf(test::smollm2_path()).info("blk.0.attn_k.weight").type);
   r = test::run_forge("generate " + merged.string() + " -p Hello -n 2 -t 0");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   fs::remove_all(dir);
@@ -178,7 +182,8 @@ std::pair<double, double> first_step(const fs::path& run) {
 // over the response tokens of the whole window (rows of different lengths make a per-batch mean
 // differ).
 TEST(LoraCli, AccumulationEqualsLargeBatch) {
-  ASSERT_TRUE(fs::exists(kSmol)) << "run scripts/fetch_models.sh (model missing: " << kSmol << ")";
+  ASSERT_TRUE(fs::exists(test::smollm2_path()))
+      << "run scripts/fetch_models.sh (model missing: " << test::smollm2_path() << ")";
   const fs::path dir = fresh_dir("lora_accum");
   const std::string data =
       "{\"instruction\":\"Say hi\",\"output\":\"hi\"}\n"
@@ -208,7 +213,8 @@ TEST(LoraCli, AccumulationEqualsLargeBatch) {
 }
 
 TEST(LoraCli, BadInputFailsClearly) {
-  ASSERT_TRUE(fs::exists(kSmol)) << "run scripts/fetch_models.sh (model missing: " << kSmol << ")";
+  ASSERT_TRUE(fs::exists(test::smollm2_path()))
+      << "run scripts/fetch_models.sh (model missing: " << test::smollm2_path() << ")";
   const fs::path dir = fresh_dir("lora_cli_bad");
   auto r = test::run_forge("finetune " + smoke_config(dir, "rank = 4\ntarget_modules = [\"q_proj\", \"qkv\"]\n"));
   EXPECT_NE(r.exit_code, 0);
@@ -222,13 +228,14 @@ TEST(LoraCli, BadInputFailsClearly) {
   // An adapter whose shapes do not fit the base.
   const auto tiny = test::random_adapter(test::tiny_checkpoint(false), {"q_proj"});
   models::save_lora_adapter((dir / "tiny").string(), tiny);
-  r = test::run_forge("generate " + kSmol + " --lora " + (dir / "tiny").string() + " -p Hi -n 1");
+  r = test::run_forge("generate " + test::smollm2_path() + " --lora " + (dir / "tiny").string() + " -p Hi -n 1");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("error: [lora] adapter/base shape mismatch: q_proj layer 0"), std::string::npos) << r.output;
-  r = test::run_forge("lora merge " + kSmol + " " + (dir / "nothing").string() + " " + (dir / "o.gguf").string());
+  r = test::run_forge("lora merge " + test::smollm2_path() + " " + (dir / "nothing").string() + " " +
+                      (dir / "o.gguf").string());
   EXPECT_NE(r.output.find("not a LoRA adapter"), std::string::npos) << r.output;
-  r = test::run_forge("lora merge " + kSmol + " " + (dir / "tiny").string() + " " + (dir / "o.gguf").string() +
-                      " --type q5_9");
+  r = test::run_forge("lora merge " + test::smollm2_path() + " " + (dir / "tiny").string() + " " +
+                      (dir / "o.gguf").string() + " --type q5_9");
   EXPECT_NE(r.output.find("unknown --type 'q5_9'"), std::string::npos) << r.output;
   fs::remove_all(dir);
 }

@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli/cli_util.h"
 #include "finetune/classifier_recipe.h"
 #include "finetune/finetune.h"
-#include "cli/cli_util.h"
 #include "finetune_test_util.h"
 #include "optim/optimizers.h"
 #include "optim/schedule.h"
@@ -158,7 +158,7 @@ TEST(FinetuneRecipe, WindowsCoverEveryExampleOnceAndPadLittle) {
   }
   for (int s : seen) ASSERT_EQ(s, 1);
   EXPECT_LT(static_cast<double>(padded) / static_cast<double>(tokens), 1.1);  // random windows: ~1.9
-  EXPECT_NE(bucketed_windows(lengths, 16, 4)[0], windows[0]);                  // reshuffled per seed
+  EXPECT_NE(bucketed_windows(lengths, 16, 4)[0], windows[0]);                 // reshuffled per seed
 }
 
 // Writes a config into a fresh folder and returns its path.
@@ -172,7 +172,7 @@ std::string write_config(const std::string& tag, const std::string& body) {
 
 std::string small_config(const std::string& model_extra = "", const std::string& data_extra = "",
                          const std::string& train_extra = "") {
-  return "name = \"smoke\"\n[model]\ntype = \"bert\"\npath = \"" + test::minilm_dir() + "\"\n" + model_extra +
+  return "name = \"smoke\"\n[model]\ntype = \"bert\"\npath = \"" + test::required_minilm_dir() + "\"\n" + model_extra +
          "[data]\nname = \"fortunes\"\nmaxlen = 24\ntrain_subset = 48\ntest_subset = 12\n" + data_extra +
          "[train]\nepochs = 1\nbatch_size = 4\naccumulation = 2\nlr = 1e-4\nwarmup = 1\nthreads = 1\nlog_every = 1\n" +
          train_extra;
@@ -187,11 +187,11 @@ TEST(FinetuneRecipe, ConfigErrors) {
                    "unknown key 'momentum' in [train]");
   EXPECT_THROW_MSG(parse_classifier_config(write_config("badclip", small_config("", "", "clip_norm = -1\n"))),
                    "clip_norm must be >= 0, got -1");
-  EXPECT_THROW_MSG(parse_classifier_config(write_config("nodata", "[model]\ntype = \"bert\"\npath = \"" +
-                                                                      test::minilm_dir() + "\"\n")),
+  EXPECT_THROW_MSG(parse_classifier_config(write_config(
+                       "nodata", "[model]\ntype = \"bert\"\npath = \"" + test::required_minilm_dir() + "\"\n")),
                    "[data] needs name = \"fortunes\"");
   FinetuneOptions o;
-  o.config_path = write_config("maxlen", "[model]\ntype = \"bert\"\npath = \"" + test::minilm_dir() +
+  o.config_path = write_config("maxlen", "[model]\ntype = \"bert\"\npath = \"" + test::required_minilm_dir() +
                                              "\"\n[data]\nname = \"fortunes\"\nmaxlen = 600\n");
   EXPECT_THROW_MSG(run_classifier_finetune(o), "[data] maxlen 600 exceeds the model's 512 positions");
 }

@@ -4,8 +4,9 @@
 // Tolerance: |forge - torch| <= rtol * |torch| + rtol * max|torch| per tensor, rtol = 1e-5 by
 // default. The second term keeps elements that cancel to ~0 from demanding absolute
 // precision beyond float32; it is still 1e-5 of the tensor's scale.
-#include <map>
 #include <nlohmann/json.hpp>
+
+#include <map>
 #include <string>
 
 #include "test_util.h"
@@ -42,5 +43,12 @@ class Case {
 // Loads tests/golden/data/<family>.safetensors (cached).
 const std::map<std::string, Case>& family(const std::string& name);
 const Case& get(const std::string& family_name, const std::string& case_name);
+
+// A layer's forward inputs for a gradient check: the input, then the layer's parameters.
+inline Tensors inputs_of(const Tensor& x, const nn::Module& layer) {
+  Tensors in{x};
+  for (const auto& t : layer.parameters()) in.push_back(t);
+  return in;
+}
 
 }  // namespace forge::golden

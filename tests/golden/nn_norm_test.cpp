@@ -5,12 +5,6 @@
 namespace forge::nn {
 namespace {
 
-Tensors inputs_of(const Tensor& x, const Module& layer) {
-  Tensors in{x};
-  for (const auto& t : layer.parameters()) in.push_back(t);
-  return in;
-}
-
 TEST(GoldenNN, BatchNormalization) {
   for (const char* name : {"batch_norm_train_4d", "batch_norm_train_2d", "batch_norm_eval_4d"}) {
     const auto& c = golden::get("nn", name);
@@ -22,7 +16,7 @@ TEST(GoldenNN, BatchNormalization) {
                    {"num_batches_tracked", zeros({}, DType::kI64)}});
     if (!c.args()["training"].get<bool>()) bn.eval();
     Tensor x = c.input(0);
-    EXPECT_TRUE(c.check(bn.forward(x), inputs_of(x, bn))) << name;
+    EXPECT_TRUE(c.check(bn.forward(x), golden::inputs_of(x, bn))) << name;
     EXPECT_TRUE(c.expect("running_mean_after", bn.tensor("running_mean"))) << name;
     EXPECT_TRUE(c.expect("running_var_after", bn.tensor("running_var"))) << name;
   }
@@ -33,7 +27,7 @@ TEST(GoldenNN, LayerNormalization) {
   LayerNormalization ln;
   ln.load_state({{"weight", c.get("in1")}, {"bias", c.get("in2")}});
   Tensor x = c.input(0);
-  EXPECT_TRUE(c.check(ln.forward(x), inputs_of(x, ln)));
+  EXPECT_TRUE(c.check(ln.forward(x), golden::inputs_of(x, ln)));
 }
 
 }  // namespace

@@ -12,18 +12,12 @@ void load_inputs(Module& layer, const golden::Case& c, const std::vector<std::st
   layer.load_state(state);
 }
 
-Tensors inputs_of(const Tensor& x, const Module& layer) {
-  Tensors in{x};
-  for (const auto& t : layer.parameters()) in.push_back(t);
-  return in;
-}
-
 TEST(GoldenNN, LSTM) {
   const auto& c = golden::get("nn", "lstm");
   LSTM lstm(5, {.return_sequences = true, .return_state = true});  // built from the state's shapes
   load_inputs(lstm, c, {"weight_ih", "weight_hh", "bias_ih", "bias_hh"});
   Tensor x = c.input(0);
-  EXPECT_TRUE(c.check(lstm.call(x), inputs_of(x, lstm)));
+  EXPECT_TRUE(c.check(lstm.call(x), golden::inputs_of(x, lstm)));
 }
 
 TEST(GoldenNN, GRU) {
@@ -31,7 +25,7 @@ TEST(GoldenNN, GRU) {
   GRU gru(5, {.return_sequences = true, .return_state = true, .input_size = 3});
   load_inputs(gru, c, {"weight_ih", "weight_hh", "bias_ih", "bias_hh"});
   Tensor x = c.input(0);
-  EXPECT_TRUE(c.check(gru.call(x), inputs_of(x, gru)));
+  EXPECT_TRUE(c.check(gru.call(x), golden::inputs_of(x, gru)));
 }
 
 TEST(GoldenNN, MultiHeadAttention) {
@@ -42,7 +36,7 @@ TEST(GoldenNN, MultiHeadAttention) {
     MultiHeadAttention mha(2, 4, {.causal = std::string(name) == "mha_causal"});
     load_inputs(mha, c, names);
     Tensor x = c.input(0);
-    EXPECT_TRUE(c.check(mha.forward(x), inputs_of(x, mha))) << name;
+    EXPECT_TRUE(c.check(mha.forward(x), golden::inputs_of(x, mha))) << name;
     // k_proj.bias cannot change the output (softmax shift invariance): its gradient is ~0.
     EXPECT_LT(max(abs(mha.named_parameters()[3].tensor.grad())).item(), 1e-5) << name;
   }

@@ -15,24 +15,18 @@ void load_params(Module& layer, const golden::Case& c, const std::vector<std::st
   layer.load_state(state);
 }
 
-Tensors inputs_of(const Tensor& x, const Module& layer) {
-  Tensors in{x};
-  for (const auto& t : layer.parameters()) in.push_back(t);
-  return in;
-}
-
 TEST(GoldenNN, Dense) {
   const auto& c = golden::get("nn", "dense_tanh");
   Dense d(4, {.activation = "tanh"});  // lazy: built from the loaded state
   load_params(d, c, {"weight", "bias"});
   Tensor x = c.input(0);
-  EXPECT_TRUE(c.check(d.forward(x), inputs_of(x, d)));
+  EXPECT_TRUE(c.check(d.forward(x), golden::inputs_of(x, d)));
 
   const auto& c3 = golden::get("nn", "dense_3d");
   Dense d3(4, {.input_dim = 5});
   load_params(d3, c3, {"weight", "bias"});
   Tensor x3 = c3.input(0);
-  EXPECT_TRUE(c3.check(d3.forward(x3), inputs_of(x3, d3)));
+  EXPECT_TRUE(c3.check(d3.forward(x3), golden::inputs_of(x3, d3)));
 }
 
 }  // namespace

@@ -103,16 +103,6 @@ TEST(BertKernels, BiasActRowsMatchesNaive) {
   }
 }
 
-double cosine(const std::vector<float>& a, const std::vector<float>& b) {
-  double ab = 0, aa = 0, bb = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    ab += static_cast<double>(a[i]) * b[i];
-    aa += static_cast<double>(a[i]) * a[i];
-    bb += static_cast<double>(b[i]) * b[i];
-  }
-  return ab / std::sqrt(aa * bb);
-}
-
 TEST(MiniLM, Bf16OptInStaysWithinCosine0999OfReference) {
   FORGE_REQUIRE_MODELS();
   FORGE_REQUIRE_BF16();
@@ -127,7 +117,7 @@ TEST(MiniLM, Bf16OptInStaysWithinCosine0999OfReference) {
   size_t i = 0;
   double worst = 1.0;
   for (const auto& s : ref["sentences"]) {
-    const double c = cosine(got[i++], s["embedding"].get<std::vector<float>>());
+    const double c = test::cosine(got[i++], s["embedding"].get<std::vector<float>>());
     EXPECT_GE(c, 0.999) << s["text"];
     worst = std::min(worst, c);
   }

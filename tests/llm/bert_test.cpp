@@ -11,16 +11,6 @@
 namespace forge {
 namespace {
 
-double cosine(const std::vector<float>& a, const std::vector<float>& b) {
-  double ab = 0, aa = 0, bb = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    ab += static_cast<double>(a[i]) * b[i];
-    aa += static_cast<double>(a[i]) * a[i];
-    bb += static_cast<double>(b[i]) * b[i];
-  }
-  return ab / std::sqrt(aa * bb);
-}
-
 TEST(MiniLM, EmbeddingsMatchReference) {
   FORGE_REQUIRE_MODELS();
   auto model = models::load_bert(test::minilm_dir());
@@ -37,7 +27,7 @@ TEST(MiniLM, EmbeddingsMatchReference) {
   for (const auto& s : ref["sentences"]) {
     const auto want = s["embedding"].get<std::vector<float>>();
     ASSERT_EQ(got[i].size(), want.size());
-    EXPECT_GE(cosine(got[i], want), 0.999) << s["text"];
+    EXPECT_GE(test::cosine(got[i], want), 0.999) << s["text"];
     float worst = 0.0f;
     for (size_t k = 0; k < want.size(); ++k) worst = std::max(worst, std::abs(got[i][k] - want[k]));
     EXPECT_LT(worst, 1e-4f) << s["text"];  // f32 vs f32: only summation order differs
@@ -47,10 +37,10 @@ TEST(MiniLM, EmbeddingsMatchReference) {
   std::vector<std::string> texts;
   for (const auto& s : ref["sentences"]) texts.push_back(s["text"]);
   const auto from_text = model->embed(texts);
-  for (size_t k = 0; k < texts.size(); ++k) EXPECT_GE(cosine(from_text[k], got[k]), 0.99999) << texts[k];
+  for (size_t k = 0; k < texts.size(); ++k) EXPECT_GE(test::cosine(from_text[k], got[k]), 0.99999) << texts[k];
   // a single sentence alone gives the same vector as inside the batch
   const auto one = model->embed_ids({ids[2]});
-  EXPECT_GE(cosine(one[0], got[2]), 0.99999);
+  EXPECT_GE(test::cosine(one[0], got[2]), 0.99999);
 }
 
 TEST(MiniLM, Errors) {

@@ -6,10 +6,10 @@
 namespace forge::models {
 namespace {
 
-GptConfig tiny() { return {.vocab_size = 13, .context = 32, .n_layer = 2, .n_head = 2, .d_model = 16}; }
+GptConfig tiny_batch_config() { return {.vocab_size = 13, .context = 32, .n_layer = 2, .n_head = 2, .d_model = 16}; }
 
 TEST(GptBatch, BatchedLogitsEqualPerSequenceLogits) {
-  auto m = std::make_shared<Gpt>(tiny(), 5);
+  auto m = std::make_shared<Gpt>(tiny_batch_config(), 5);
   m->eval();
   GptLM alone(m, nullptr), batched(m, nullptr);
   // Three sequences with different prompt lengths (one longer than the GEMV threshold).
@@ -46,7 +46,7 @@ TEST(GptBatch, BatchedLogitsEqualPerSequenceLogits) {
 }
 
 TEST(GptBatch, SingleSequenceAllRowsMatchesFullForward) {
-  auto m = std::make_shared<Gpt>(tiny(), 2);
+  auto m = std::make_shared<Gpt>(tiny_batch_config(), 2);
   m->eval();
   GptLM lm(m, nullptr);
   const std::vector<int32_t> ids{3, 1, 4, 1, 5, 9, 2, 6};
@@ -59,7 +59,8 @@ TEST(GptBatch, SingleSequenceAllRowsMatchesFullForward) {
 
 // Decoding splits each weight matrix's rows over the threads: the logits must not change.
 TEST(GptBatch, DecodeWithTwoThreadsEqualsOneThread) {
-  auto m = std::make_shared<Gpt>(GptConfig{.vocab_size = 13, .context = 32, .n_layer = 1, .n_head = 4, .d_model = 256}, 3);
+  auto m =
+      std::make_shared<Gpt>(GptConfig{.vocab_size = 13, .context = 32, .n_layer = 1, .n_head = 4, .d_model = 256}, 3);
   m->eval();
   GptLM lm(m, nullptr);
   const std::vector<int32_t> prompt{1, 2, 3, 4};
@@ -76,7 +77,7 @@ TEST(GptBatch, DecodeWithTwoThreadsEqualsOneThread) {
 }
 
 TEST(GptBatch, Errors) {
-  auto m = std::make_shared<Gpt>(tiny(), 1);
+  auto m = std::make_shared<Gpt>(tiny_batch_config(), 1);
   GptLM lm(m, nullptr);
   auto c = lm.new_cache(4);
   const std::vector<int32_t> one{1}, five{1, 2, 3, 4, 5}, bad{13}, none;

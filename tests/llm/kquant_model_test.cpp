@@ -35,9 +35,9 @@ namespace fs = std::filesystem;
 // the compiler's summation order: the -O2 sanitizer build measured 1.69 on it (the others and
 // the mean unchanged). Asserted: every prompt < 2.0, the mean over prompts < 0.6, and the f32
 // model's argmax kept wherever its top-1/top-2 margin exceeds 1.0.
-constexpr double kRmsTol = 2.0;
+constexpr double kKquantRmsTol = 2.0;
 constexpr double kMeanRmsTol = 0.6;
-constexpr float kMarginTol = 1.0f;
+constexpr float kKquantMarginTol = 1.0f;
 
 struct Quantized {
   std::string type;  // forge quantize --type
@@ -117,9 +117,9 @@ TEST_P(KQuantModel, LogitsMatchTheF32ModelOfTheSameWeights) {
     }
     rms = std::sqrt(rms / static_cast<double>(v));
     std::printf("[%s] rms |dlogit| %.3f: %s\n", type.c_str(), rms, p["text"].get<std::string>().substr(0, 40).c_str());
-    EXPECT_LT(rms, kRmsTol) << p["text"];
+    EXPECT_LT(rms, kKquantRmsTol) << p["text"];
     mean_rms += rms / static_cast<double>(ref["prompts"].size());
-    if (b[top] - b[second] > kMarginTol) {
+    if (b[top] - b[second] > kKquantMarginTol) {
       EXPECT_EQ(top_q, top) << p["text"];
       ++checked;
     }
@@ -145,7 +145,8 @@ TEST_P(KQuantGguf, AgreesWithTheGgufPackage) {
   std::string cmd = fmt::format("'{}' '{}/../tools/gguf/check_kquant_file.py' '{}' '{}' '{}'", python,
                                 FORGE_TEST_DATA_DIR, test::smollm2_path(), path, out.string());
   for (const auto& n : names) cmd += " " + n;
-  ASSERT_EQ(std::system((cmd + " 2>&1").c_str()), 0) << cmd << " (if a module is missing: bash scripts/setup.sh --test)";
+  ASSERT_EQ(std::system((cmd + " 2>&1").c_str()), 0)
+      << cmd << " (if a module is missing: bash scripts/setup.sh --test)";
   std::ifstream rin(out / "report.json");
   const auto report = nlohmann::json::parse(rin);
   GgufFile g = load_gguf(path);

@@ -21,12 +21,6 @@ namespace {
 using test::grad_ok;
 using test::randn_leaf;
 
-// The ordinary path: each layer's own forward.
-Tensor layer_by_layer(const Sequential& net, Tensor x) {
-  for (size_t i = 0; i < net.size(); ++i) x = net.at(i)->forward(x);
-  return x;
-}
-
 // Sums run in another order (and Winograd transforms its operands): allow 1e-4 of the
 // output's scale, far below any real error (a wrong tap or channel is off by ~0.1 or more).
 ::testing::AssertionResult close(const Tensor& fast, const Tensor& expected) {
@@ -79,7 +73,7 @@ void expect_matches(Sequential& net, int64_t c, int64_t h, int64_t w, const std:
   for (int64_t n = 1; n <= kConvStackMaxBatch; ++n) {
     const Tensor x = randn({n, c, h, w});
     NoGradGuard no_grad;
-    const Tensor expected = layer_by_layer(net, x);
+    const Tensor expected = test::layer_by_layer(net, x);
     const Tensor fast = conv_stack_forward(net, x);
     ASSERT_TRUE(fast.defined()) << what << " batch " << n;
     EXPECT_TRUE(close(fast, expected)) << what << " batch " << n;
@@ -211,14 +205,14 @@ TEST(ConvStack, WeightUpdatesShowInTheNextPredict) {
   NoGradGuard no_grad;
   const Tensor after = (*net)(x);
   EXPECT_FALSE(close(after, before));
-  EXPECT_TRUE(close(after, layer_by_layer(*net, x)));
+  EXPECT_TRUE(close(after, test::layer_by_layer(*net, x)));
   auto other = seed_cnn();  // load_state copies into the same tensors
   net->load_state(other->state());
-  EXPECT_TRUE(close((*net)(x), layer_by_layer(*other, x)));
+  EXPECT_TRUE(close((*net)(x), test::layer_by_layer(*other, x)));
   // An in-place write to one weight value (the cache compares every value).
   auto& conv2 = static_cast<Conv2D&>(*net->at(2));
   conv2.weight().data<float>()[5] += 1.0f;
-  EXPECT_TRUE(close((*net)(x), layer_by_layer(*net, x)));
+  EXPECT_TRUE(close((*net)(x), test::layer_by_layer(*net, x)));
 }
 
 TEST(ConvStack, OneAndTwoThreadsGiveTheSameResult) {

@@ -2,7 +2,6 @@
 // path, sees weight updates, falls back where it does not apply, safe across threads.
 #include "nn/dense_stack.h"
 
-
 #include "nn/nn.h"
 #include "ops/precision.h"
 #include "optim/optimizers.h"
@@ -31,12 +30,6 @@ std::shared_ptr<Sequential> make_mlp(int64_t in, const std::vector<int64_t>& wid
   return net;
 }
 
-// The ordinary path: each layer's own forward (linear / linear_relu + activation).
-Tensor layer_by_layer(const Sequential& net, Tensor x) {
-  for (size_t i = 0; i < net.size(); ++i) x = net.at(i)->forward(x);
-  return x;
-}
-
 using test::bitwise_equal;
 
 TEST(DenseStack, EqualsTheOrdinaryPathAcrossWidths) {
@@ -52,13 +45,13 @@ TEST(DenseStack, EqualsTheOrdinaryPathAcrossWidths) {
         Tensor expected;
         {
           // With autograd on, the parameters' requires_grad forces the ordinary path.
-          expected = layer_by_layer(*net, x).detach();
+          expected = test::layer_by_layer(*net, x).detach();
         }
         NoGradGuard no_grad;
         const Tensor fast = dense_stack_forward(*net, x);
         ASSERT_TRUE(fast.defined()) << in << " " << last << " rows " << rows;
         EXPECT_TRUE(bitwise_equal(fast, expected)) << in << " " << last << " rows " << rows;
-        EXPECT_TRUE(bitwise_equal(layer_by_layer(*net, x), expected));
+        EXPECT_TRUE(bitwise_equal(test::layer_by_layer(*net, x), expected));
         EXPECT_TRUE(bitwise_equal((*net)(x), expected));  // Sequential::forward takes the fast path
       }
     }
@@ -69,7 +62,7 @@ TEST(DenseStack, LinearHiddenLayersAndOneDimensionalInput) {
   manual_seed(8);
   auto net = make_mlp(20, {30, 40, 6}, "linear", "linear");
   const Tensor x = randn({20});
-  const Tensor expected = layer_by_layer(*net, x).detach();
+  const Tensor expected = test::layer_by_layer(*net, x).detach();
   NoGradGuard no_grad;
   const Tensor fast = dense_stack_forward(*net, x);
   ASSERT_TRUE(fast.defined());
@@ -77,7 +70,7 @@ TEST(DenseStack, LinearHiddenLayersAndOneDimensionalInput) {
   EXPECT_TRUE(bitwise_equal(fast, expected));
   const Tensor x3 = randn({2, 1, 20});  // leading axes are rows
   ASSERT_TRUE(dense_stack_forward(*net, x3).defined());
-  EXPECT_TRUE(bitwise_equal(dense_stack_forward(*net, x3), layer_by_layer(*net, x3)));
+  EXPECT_TRUE(bitwise_equal(dense_stack_forward(*net, x3), test::layer_by_layer(*net, x3)));
 }
 
 TEST(DenseStack, WeightUpdatesShowInTheNextPredict) {
@@ -99,11 +92,11 @@ TEST(DenseStack, WeightUpdatesShowInTheNextPredict) {
   NoGradGuard no_grad;
   const Tensor after = (*net)(x);
   EXPECT_FALSE(bitwise_equal(after, before));
-  EXPECT_TRUE(bitwise_equal(after, layer_by_layer(*net, x)));
+  EXPECT_TRUE(bitwise_equal(after, test::layer_by_layer(*net, x)));
   // load_state copies into the same tensors.
   auto other = make_mlp(12, {8, 3}, "relu", "linear");
   net->load_state(other->state());
-  EXPECT_TRUE(bitwise_equal((*net)(x), layer_by_layer(*other, x)));
+  EXPECT_TRUE(bitwise_equal((*net)(x), test::layer_by_layer(*other, x)));
 }
 
 TEST(DenseStack, FallsBackWhereItDoesNotApply) {
@@ -146,7 +139,7 @@ TEST(DenseStack, ThreadsUseTheirOwnScratch) {
   auto a = make_mlp(784, {128, 10}, "relu", "linear");
   auto b = make_mlp(33, {500, 17, 4}, "relu", "softmax");
   const Tensor xa = randn({2, 784}), xb = randn({3, 33});
-  const Tensor ea = layer_by_layer(*a, xa).detach(), eb = layer_by_layer(*b, xb).detach();
+  const Tensor ea = test::layer_by_layer(*a, xa).detach(), eb = test::layer_by_layer(*b, xb).detach();
   EXPECT_TRUE(test::two_threads_reproduce([&] { return (*a)(xa); }, ea, [&] { return (*b)(xb); }, eb, 300));
 }
 

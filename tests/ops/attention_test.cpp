@@ -11,12 +11,6 @@ namespace {
 
 using test::grad_ok;
 
-Tensor leaf(const Shape& shape, uint64_t seed, double scale = 1.0) {
-  Tensor t = mul(test::randn_leaf(shape, seed), scale).detach();
-  t.set_requires_grad(true);
-  return t;
-}
-
 // softmax(q k^T * scale + mask) v with public ops only: the reference for the fused path.
 Tensor reference_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double scale) {
   Tensor s = mul(matmul(q, k.transpose(-2, -1)), scale);
@@ -34,12 +28,13 @@ Tensor end_aligned_causal(int64_t tq, int64_t tk) {
 }
 
 TEST(Attention, SdpaGradcheck) {
-  Tensors in{leaf({2, 2, 3, 4}, 1), leaf({2, 2, 5, 4}, 2), leaf({2, 2, 5, 3}, 3)};
+  Tensors in{test::randn_leaf({2, 2, 3, 4}, 1), test::randn_leaf({2, 2, 5, 4}, 2), test::randn_leaf({2, 2, 5, 3}, 3)};
   EXPECT_TRUE(grad_ok([](const Tensors& t) { return scaled_dot_product_attention(t[0], t[1], t[2]); }, in));
 }
 
 TEST(Attention, SdpaCausalGradcheck) {
-  Tensors in{leaf({1, 2, 3, 4}, 11), leaf({1, 2, 5, 4}, 12), leaf({1, 2, 5, 4}, 13)};
+  Tensors in{test::randn_leaf({1, 2, 3, 4}, 11), test::randn_leaf({1, 2, 5, 4}, 12),
+             test::randn_leaf({1, 2, 5, 4}, 13)};
   EXPECT_TRUE(grad_ok(
       [](const Tensors& t) { return scaled_dot_product_attention(t[0], t[1], t[2], Tensor(), true, 0.3); }, in));
 }
@@ -49,13 +44,14 @@ TEST(Attention, SdpaMaskGradcheck) {
   std::vector<float> m(2 * 3 * 4, 0.0f);
   for (int i = 0; i < 6; ++i) m[static_cast<size_t>(i * 4 + i % 4)] = -INFINITY;
   Tensor mask = from_vector(m, {2, 1, 3, 4});
-  Tensors in{leaf({2, 2, 3, 4}, 21), leaf({2, 2, 4, 4}, 22), leaf({2, 2, 4, 4}, 23)};
-  EXPECT_TRUE(grad_ok(
-      [mask](const Tensors& t) { return scaled_dot_product_attention(t[0], t[1], t[2], mask); }, in));
+  Tensors in{test::randn_leaf({2, 2, 3, 4}, 21), test::randn_leaf({2, 2, 4, 4}, 22),
+             test::randn_leaf({2, 2, 4, 4}, 23)};
+  EXPECT_TRUE(grad_ok([mask](const Tensors& t) { return scaled_dot_product_attention(t[0], t[1], t[2], mask); }, in));
 }
 
 TEST(Attention, SdpaMatchesComposedReference) {
-  Tensor q = leaf({2, 3, 4, 8}, 31), k = leaf({2, 3, 6, 8}, 32), v = leaf({2, 3, 6, 5}, 33);
+  Tensor q = test::randn_leaf({2, 3, 4, 8}, 31), k = test::randn_leaf({2, 3, 6, 8}, 32),
+         v = test::randn_leaf({2, 3, 6, 5}, 33);
   const double scale = 1.0 / std::sqrt(8.0);
   EXPECT_TRUE(test::all_close(scaled_dot_product_attention(q, k, v), reference_attention(q, k, v, Tensor(), scale),
                               1e-5, 1e-6));
@@ -67,7 +63,7 @@ TEST(Attention, SdpaSecondOrderGradcheck) {
   // create_graph through the fused softmax: finite differences of the first-order gradient
   // dL/dq must match the Hessian-vector products that backward-of-backward produces (the
   // softmax backward recomputes its probabilities with public ops for exactly this).
-  Tensor k = leaf({1, 2, 4, 4}, 42).detach(), v = leaf({1, 2, 4, 4}, 43).detach();
+  Tensor k = test::randn_leaf({1, 2, 4, 4}, 42).detach(), v = test::randn_leaf({1, 2, 4, 4}, 43).detach();
   Tensor w = test::randn_leaf({1, 2, 3, 4}, 44).detach();
   Tensor mask = from_vector(std::vector<float>{0.0f, -1.0f, 0.5f, 0.0f}, {4});
   for (bool causal : {false, true}) {
@@ -79,16 +75,17 @@ TEST(Attention, SdpaSecondOrderGradcheck) {
       t[0].zero_grad();
       return g;
     };
-    EXPECT_TRUE(grad_ok(grad_q, {leaf({1, 2, 3, 4}, 41)})) << "causal=" << causal;
+    EXPECT_TRUE(grad_ok(grad_q, {test::randn_leaf({1, 2, 3, 4}, 41)})) << "causal=" << causal;
   }
 }
 
 TEST(Attention, MultiHeadGradcheck) {
   const int64_t e = 4;
   // query, key, value, then q/k/v/out weight and bias
-  Tensors in{leaf({2, 3, e}, 51),   leaf({2, 5, e}, 52), leaf({2, 5, e}, 53), leaf({e, e}, 54, 0.5),
-             leaf({e}, 55, 0.5),    leaf({e, e}, 56, 0.5), leaf({e}, 57, 0.5), leaf({e, e}, 58, 0.5),
-             leaf({e}, 59, 0.5),    leaf({e, e}, 60, 0.5), leaf({e}, 61, 0.5)};
+  Tensors in{test::randn_leaf({2, 3, e}, 51),   test::randn_leaf({2, 5, e}, 52),   test::randn_leaf({2, 5, e}, 53),
+             test::randn_leaf({e, e}, 54, 0.5), test::randn_leaf({e}, 55, 0.5),    test::randn_leaf({e, e}, 56, 0.5),
+             test::randn_leaf({e}, 57, 0.5),    test::randn_leaf({e, e}, 58, 0.5), test::randn_leaf({e}, 59, 0.5),
+             test::randn_leaf({e, e}, 60, 0.5), test::randn_leaf({e}, 61, 0.5)};
   EXPECT_TRUE(grad_ok(
       [](const Tensors& t) {
         MultiHeadWeights w{t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10]};

@@ -11,28 +11,21 @@
 namespace forge {
 namespace {
 
-Tensor leaf(const Shape& shape, uint64_t seed, double scale) {
-  Tensor t = mul(test::randn_leaf(shape, seed), scale).detach();
-  t.set_requires_grad(true);
-  return t;
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  return max(abs(sub(a.detach(), b.detach()))).item();
-}
+double max_abs_diff(const Tensor& a, const Tensor& b) { return max(abs(sub(a.detach(), b.detach()))).item(); }
 
 void compare(bool with_state, bool with_bias) {
   const int64_t B = 3, T = 5, I = 4, H = 6;
-  Tensors in{leaf({B, T, I}, 1, 1.0),    leaf({4 * H, I}, 2, 0.5), leaf({4 * H, H}, 3, 0.5),
-             leaf({4 * H}, 4, 0.5),      leaf({4 * H}, 5, 0.5),    leaf({B, H}, 6, 1.0),
-             leaf({B, H}, 7, 1.0)};
+  Tensors in{test::randn_leaf({B, T, I}, 1, 1.0),  test::randn_leaf({4 * H, I}, 2, 0.5),
+             test::randn_leaf({4 * H, H}, 3, 0.5), test::randn_leaf({4 * H}, 4, 0.5),
+             test::randn_leaf({4 * H}, 5, 0.5),    test::randn_leaf({B, H}, 6, 1.0),
+             test::randn_leaf({B, H}, 7, 1.0)};
   const Tensor weights = test::randn_leaf({B, T, H}, 8).detach();
   auto run = [&](bool fused) {
     for (Tensor& t : in) t.zero_grad();
     const Tensor b_ih = with_bias ? in[3] : Tensor(), b_hh = with_bias ? in[4] : Tensor();
     const LSTMState init = with_state ? LSTMState{in[5], in[6]} : LSTMState{};
-    RNNOutput o = fused ? lstm(in[0], in[1], in[2], b_ih, b_hh, init)
-                        : lstm_composed(in[0], in[1], in[2], b_ih, b_hh, init);
+    RNNOutput o =
+        fused ? lstm(in[0], in[1], in[2], b_ih, b_hh, init) : lstm_composed(in[0], in[1], in[2], b_ih, b_hh, init);
     // Every output reaches the loss with a different weight.
     Tensor loss = add(add(sum(mul(o.sequence, weights)), mul(sum(o.h), 0.3)), mul(sum(o.c), 0.7));
     loss.backward();
@@ -54,7 +47,8 @@ TEST(LstmFused, MatchesComposedWithStateAndBias) { compare(true, true); }
 TEST(LstmFused, MatchesComposedWithoutStateOrBias) { compare(false, false); }
 
 TEST(LstmFused, NoSecondDerivative) {
-  Tensor x = leaf({1, 2, 2}, 1, 1.0), w_ih = leaf({8, 2}, 2, 0.5), w_hh = leaf({8, 2}, 3, 0.5);
+  Tensor x = test::randn_leaf({1, 2, 2}, 1, 1.0), w_ih = test::randn_leaf({8, 2}, 2, 0.5),
+         w_hh = test::randn_leaf({8, 2}, 3, 0.5);
   Tensor y = sum(lstm(x, w_ih, w_hh, Tensor(), Tensor()).sequence);
   EXPECT_THROW_MSG(y.backward(Tensor(), false, true), "[lstm] the fused LSTM has no second derivative");
 }

@@ -8,19 +8,17 @@ namespace {
 
 using test::grad_ok;
 
-// A leaf with N(0, scale^2) values (small weights keep the gates away from saturation).
-Tensor leaf(const Shape& shape, uint64_t seed, double scale = 1.0) {
-  Tensor t = mul(test::randn_leaf(shape, seed), scale).detach();
-  t.set_requires_grad(true);
-  return t;
-}
-
+// Leaves are N(0, scale^2) (test::randn_leaf); small weights keep the gates away from saturation.
 constexpr int64_t kBatch = 2, kInput = 3, kHidden = 4, kTime = 3;
 
 TEST(Rnn, LstmCellGradcheck) {
-  Tensors in{leaf({kBatch, kInput}, 1),         leaf({kBatch, kHidden}, 2),          leaf({kBatch, kHidden}, 3),
-             leaf({4 * kHidden, kInput}, 4, 0.5), leaf({4 * kHidden, kHidden}, 5, 0.5), leaf({4 * kHidden}, 6, 0.5),
-             leaf({4 * kHidden}, 7, 0.5)};
+  Tensors in{test::randn_leaf({kBatch, kInput}, 1),
+             test::randn_leaf({kBatch, kHidden}, 2),
+             test::randn_leaf({kBatch, kHidden}, 3),
+             test::randn_leaf({4 * kHidden, kInput}, 4, 0.5),
+             test::randn_leaf({4 * kHidden, kHidden}, 5, 0.5),
+             test::randn_leaf({4 * kHidden}, 6, 0.5),
+             test::randn_leaf({4 * kHidden}, 7, 0.5)};
   EXPECT_TRUE(grad_ok(
       [](const Tensors& t) {
         LSTMState s = lstm_cell(t[0], {t[1], t[2]}, t[3], t[4], t[5], t[6]);
@@ -30,15 +28,20 @@ TEST(Rnn, LstmCellGradcheck) {
 }
 
 TEST(Rnn, GruCellGradcheck) {
-  Tensors in{leaf({kBatch, kInput}, 11), leaf({kBatch, kHidden}, 12), leaf({3 * kHidden, kInput}, 13, 0.5),
-             leaf({3 * kHidden, kHidden}, 14, 0.5), leaf({3 * kHidden}, 15, 0.5), leaf({3 * kHidden}, 16, 0.5)};
+  Tensors in{test::randn_leaf({kBatch, kInput}, 11),           test::randn_leaf({kBatch, kHidden}, 12),
+             test::randn_leaf({3 * kHidden, kInput}, 13, 0.5), test::randn_leaf({3 * kHidden, kHidden}, 14, 0.5),
+             test::randn_leaf({3 * kHidden}, 15, 0.5),         test::randn_leaf({3 * kHidden}, 16, 0.5)};
   EXPECT_TRUE(grad_ok([](const Tensors& t) { return gru_cell(t[0], t[1], t[2], t[3], t[4], t[5]); }, in));
 }
 
 TEST(Rnn, LstmGradcheck) {
-  Tensors in{leaf({kBatch, kTime, kInput}, 21), leaf({4 * kHidden, kInput}, 22, 0.5),
-             leaf({4 * kHidden, kHidden}, 23, 0.5), leaf({4 * kHidden}, 24, 0.5), leaf({4 * kHidden}, 25, 0.5),
-             leaf({kBatch, kHidden}, 26), leaf({kBatch, kHidden}, 27)};
+  Tensors in{test::randn_leaf({kBatch, kTime, kInput}, 21),
+             test::randn_leaf({4 * kHidden, kInput}, 22, 0.5),
+             test::randn_leaf({4 * kHidden, kHidden}, 23, 0.5),
+             test::randn_leaf({4 * kHidden}, 24, 0.5),
+             test::randn_leaf({4 * kHidden}, 25, 0.5),
+             test::randn_leaf({kBatch, kHidden}, 26),
+             test::randn_leaf({kBatch, kHidden}, 27)};
   EXPECT_TRUE(grad_ok(
       [](const Tensors& t) {
         RNNOutput o = lstm(t[0], t[1], t[2], t[3], t[4], {t[5], t[6]});
@@ -49,25 +52,24 @@ TEST(Rnn, LstmGradcheck) {
 }
 
 TEST(Rnn, GruGradcheck) {
-  Tensors in{leaf({kBatch, kTime, kInput}, 31), leaf({3 * kHidden, kInput}, 32, 0.5),
-             leaf({3 * kHidden, kHidden}, 33, 0.5), leaf({3 * kHidden}, 34, 0.5), leaf({3 * kHidden}, 35, 0.5),
-             leaf({kBatch, kHidden}, 36)};
-  EXPECT_TRUE(grad_ok(
-      [](const Tensors& t) { return gru(t[0], t[1], t[2], t[3], t[4], t[5]).sequence; }, in));
+  Tensors in{test::randn_leaf({kBatch, kTime, kInput}, 31),     test::randn_leaf({3 * kHidden, kInput}, 32, 0.5),
+             test::randn_leaf({3 * kHidden, kHidden}, 33, 0.5), test::randn_leaf({3 * kHidden}, 34, 0.5),
+             test::randn_leaf({3 * kHidden}, 35, 0.5),          test::randn_leaf({kBatch, kHidden}, 36)};
+  EXPECT_TRUE(grad_ok([](const Tensors& t) { return gru(t[0], t[1], t[2], t[3], t[4], t[5]).sequence; }, in));
 }
 
 TEST(Rnn, GruWithoutBiasOrInitialStateGradcheck) {
-  Tensors in{leaf({kBatch, kTime, kInput}, 41), leaf({3 * kHidden, kInput}, 42, 0.5),
-             leaf({3 * kHidden, kHidden}, 43, 0.5)};
-  EXPECT_TRUE(grad_ok(
-      [](const Tensors& t) { return gru(t[0], t[1], t[2], Tensor(), Tensor()).sequence; }, in));
+  Tensors in{test::randn_leaf({kBatch, kTime, kInput}, 41), test::randn_leaf({3 * kHidden, kInput}, 42, 0.5),
+             test::randn_leaf({3 * kHidden, kHidden}, 43, 0.5)};
+  EXPECT_TRUE(grad_ok([](const Tensors& t) { return gru(t[0], t[1], t[2], Tensor(), Tensor()).sequence; }, in));
 }
 
 TEST(Rnn, LayerMatchesCellLoop) {
   // The hoisted input projection and the zero-state shortcut must equal stepping the cell.
-  Tensor x = leaf({kBatch, kTime, kInput}, 51);
-  Tensor w_ih = leaf({4 * kHidden, kInput}, 52, 0.5), w_hh = leaf({4 * kHidden, kHidden}, 53, 0.5);
-  Tensor b_ih = leaf({4 * kHidden}, 54), b_hh = leaf({4 * kHidden}, 55);
+  Tensor x = test::randn_leaf({kBatch, kTime, kInput}, 51);
+  Tensor w_ih = test::randn_leaf({4 * kHidden, kInput}, 52, 0.5),
+         w_hh = test::randn_leaf({4 * kHidden, kHidden}, 53, 0.5);
+  Tensor b_ih = test::randn_leaf({4 * kHidden}, 54), b_hh = test::randn_leaf({4 * kHidden}, 55);
   RNNOutput o = lstm(x, w_ih, w_hh, b_ih, b_hh);
   LSTMState s{zeros({kBatch, kHidden}), zeros({kBatch, kHidden})};
   for (int64_t t = 0; t < kTime; ++t) {
@@ -77,8 +79,9 @@ TEST(Rnn, LayerMatchesCellLoop) {
   EXPECT_TRUE(test::all_close(o.h, s.h));
   EXPECT_TRUE(test::all_close(o.c, s.c));
 
-  Tensor gw_ih = leaf({3 * kHidden, kInput}, 56, 0.5), gw_hh = leaf({3 * kHidden, kHidden}, 57, 0.5);
-  RNNOutput g = gru(x, gw_ih, gw_hh, Tensor(), leaf({3 * kHidden}, 58));
+  Tensor gw_ih = test::randn_leaf({3 * kHidden, kInput}, 56, 0.5),
+         gw_hh = test::randn_leaf({3 * kHidden, kHidden}, 57, 0.5);
+  RNNOutput g = gru(x, gw_ih, gw_hh, Tensor(), test::randn_leaf({3 * kHidden}, 58));
   EXPECT_FALSE(g.c.defined());
   EXPECT_EQ(g.sequence.shape(), (Shape{kBatch, kTime, kHidden}));
   EXPECT_TRUE(test::all_close(select(g.sequence, 1, kTime - 1), g.h));

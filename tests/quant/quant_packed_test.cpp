@@ -18,14 +18,9 @@
 namespace forge {
 namespace {
 
-Tensor randn_tensor(const Shape& shape, uint64_t seed) {
-  Generator gen(seed);
-  return randn(shape, 0.0, 1.0, &gen);
-}
-
 // The packed layout's kernels need AVX2 (or AVX-512 VNNI); elsewhere the row-layout kernels run.
-#define FORGE_REQUIRE_PACKED()                                                                        \
-  do {                                                                                                \
+#define FORGE_REQUIRE_PACKED()                                                                         \
+  do {                                                                                                 \
     if (!cpu::packed_quant_supported(DType::kQ4_1)) GTEST_SKIP() << "this CPU lacks AVX2 and AVX-512"; \
   } while (false)
 
@@ -46,7 +41,7 @@ TEST(QuantPacked, LayoutRoundTripsBitExact) {
   for (DType type : kTypes) {
     for (const auto& [N, K] : kShapes) {
       SCOPED_TRACE(std::string(dtype_name(type)) + " " + std::to_string(N) + "x" + std::to_string(K));
-      Tensor wq = quantize(randn_tensor({N, K}, 11), type);
+      Tensor wq = quantize(test::randn_tensor({N, K}, 11), type);
       const auto p = cpu::pack_quant_rows(wq.raw_data(), type, N, K);
       EXPECT_EQ(p.groups, (N + 15) / 16);
       EXPECT_EQ(p.nbytes(), nbytes_for(type, p.groups * 16 * K));  // same bytes, padded to 16 rows
@@ -72,13 +67,12 @@ TEST(QuantPacked, MatmulMatchesScalarReference) {
     for (DType type : kTypes) {
       for (const auto& [N, K] : kShapes) {
         for (int64_t M : {1, 2, 3, 4, 9}) {
-          SCOPED_TRACE(std::string(cpu::quant_isa_name(isa)) + " " + std::string(dtype_name(type)) + " " + std::to_string(M) +
-                       "x" + std::to_string(N) + "x" + std::to_string(K));
-          Tensor wq = quantize(randn_tensor({N, K}, 21), type);
-          Tensor x = randn_tensor({M, K}, 22);
+          SCOPED_TRACE(std::string(cpu::quant_isa_name(isa)) + " " + std::string(dtype_name(type)) + " " +
+                       std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K));
+          Tensor wq = quantize(test::randn_tensor({N, K}, 21), type);
+          Tensor x = test::randn_tensor({M, K}, 22);
           std::vector<float> ref(static_cast<size_t>(M * N)), got(static_cast<size_t>(M * N) + 16, -1.0f);
-          cpu::quant_matmul(x.data<float>(), M, K, wq.raw_data(), type, N, nullptr, ref.data(),
-                            cpu::QuantIsa::kScalar);
+          cpu::quant_matmul(x.data<float>(), M, K, wq.raw_data(), type, N, nullptr, ref.data(), cpu::QuantIsa::kScalar);
           const auto p = cpu::pack_quant_rows(wq.raw_data(), type, N, K);
           cpu::packed_quant_matmul(p, x.data<float>(), M, got.data(), isa);
           float scale = 0.0f;
@@ -100,7 +94,7 @@ TEST(QuantPacked, KernelsAgreeBitForBit) {
   const int64_t N = 35, K = 256, M = 5;
   for (DType type : kTypes) {
     SCOPED_TRACE(dtype_name(type));
-    Tensor w = randn_tensor({N, K}, 41);
+    Tensor w = test::randn_tensor({N, K}, 41);
     float* wp = w.data<float>();
     // Rows 0-7: +1 but for one -1 per block (Q4_1 quants 15, Q8_0 127); rows 8-15: -1 but for one
     // +1 (Q4_0 quants 15, Q8_0 -127); the rest random.
@@ -108,11 +102,11 @@ TEST(QuantPacked, KernelsAgreeBitForBit) {
       for (int64_t k = 0; k < K; ++k) wp[r * K + k] = ((k % 32 == 5) == (r < 8)) ? -1.0f : 1.0f;
     }
     Tensor wq = quantize(w, type);
-    Tensor x = randn_tensor({M, K}, 42);
+    Tensor x = test::randn_tensor({M, K}, 42);
     float* xp = x.data<float>();
     for (int64_t k = 0; k < K; ++k) {
-      xp[k] = 1.0f;        // +127 after quantization
-      xp[K + k] = -1.0f;   // -127
+      xp[k] = 1.0f;       // +127 after quantization
+      xp[K + k] = -1.0f;  // -127
     }
     const auto p = cpu::pack_quant_rows(wq.raw_data(), type, N, K);
     std::vector<float> ref(static_cast<size_t>(M * N));
@@ -139,8 +133,8 @@ TEST(QuantPacked, RowResultIndependentOfBatch) {
   FORGE_REQUIRE_PACKED();
   const int64_t N = 33, K = 160, M = 7;
   for (DType type : kTypes) {
-    Tensor wq = quantize(randn_tensor({N, K}, 31), type);
-    Tensor x = randn_tensor({M, K}, 32);
+    Tensor wq = quantize(test::randn_tensor({N, K}, 31), type);
+    Tensor x = test::randn_tensor({M, K}, 32);
     const auto p = cpu::pack_quant_rows(wq.raw_data(), type, N, K);
     for (cpu::QuantIsa isa : packed_isas()) {
       std::vector<float> all(static_cast<size_t>(M * N)), one(static_cast<size_t>(N));

@@ -1,5 +1,7 @@
 // Dequantization / quantization against the gguf package (tools/gguf/gen_quant_refs.py writes
 // tests/quant/data/quant_refs.gguf) and the quantized matmul paths against dequantize + f32.
+#include "ops/quant.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,7 +11,6 @@
 #include "core/random.h"
 #include "formats/gguf.h"
 #include "ops/linalg.h"
-#include "ops/quant.h"
 #include "test_util.h"
 
 namespace forge {
@@ -34,7 +35,8 @@ TEST(Dequantize, BitExactWithGguf) {
     int mismatches = 0;
     for (int i = 0; i < 1024 && mismatches < 5; ++i) {
       if (got.data<float>()[i] != expected.data<float>()[i]) {
-        ADD_FAILURE() << type << " element " << i << ": " << got.data<float>()[i] << " vs " << expected.data<float>()[i];
+        ADD_FAILURE() << type << " element " << i << ": " << got.data<float>()[i] << " vs "
+                      << expected.data<float>()[i];
         ++mismatches;
       }
     }
@@ -79,22 +81,19 @@ TEST(Quantize, KQuantsRoundTrip) {
   }
   // zero rows survive every format
   Tensor z = zeros({1, 256});
-  for (DType type : {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1}) {
+  for (DType type :
+       {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1}) {
     Tensor back = dequantize(quantize(z, type));
     for (int i = 0; i < 256; ++i) ASSERT_EQ(back.data<float>()[i], 0.0f) << dtype_name(type);
   }
 }
 
 TEST(Quantize, Errors) {
-  EXPECT_THROW_MSG(quantize(ones({2, 100}), DType::kQ4_K), "last dimension 100 is not a multiple of the q4_K block size 256");
+  EXPECT_THROW_MSG(quantize(ones({2, 100}), DType::kQ4_K),
+                   "last dimension 100 is not a multiple of the q4_K block size 256");
   EXPECT_THROW_MSG(quantize(ones({2, 32}), DType::kI32), "[quantize] cannot quantize to");
   EXPECT_THROW_MSG(quantize(ones({2, 32}, DType::kI32), DType::kQ8_0), "input must be a float tensor, got int32");
   EXPECT_THROW_MSG(dequantize(ones({2}, DType::kI64)), "expected a float or quantized tensor, got int64");
-}
-
-Tensor randn_tensor(const Shape& shape, uint64_t seed) {
-  Generator gen(seed);
-  return randn(shape, 0.0, 1.0, &gen);
 }
 
 // Each weight type x each kernel path vs dequantize + f32 matmul. The only differences are the
@@ -103,44 +102,44 @@ Tensor randn_tensor(const Shape& shape, uint64_t seed) {
 // K = 224 (7 blocks) exercises the odd-block tails of the paired SIMD loops.
 TEST(QuantLinear, EveryPathMatchesDequantizedMatmul) {
   for (int64_t K : {512, 224}) {
-  const int64_t M = 3, N = 37;
-  Tensor x = randn_tensor({M, K}, 1);
-  Tensor w = randn_tensor({N, K}, 2);
-  Tensor bias = randn_tensor({N}, 3);
-  for (DType type : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ4_K, DType::kQ6_K}) {
-    if (K % block_size(type) != 0) continue;
-    Tensor wq = quantize(w, type);
-    Tensor ref = linear(x, dequantize(wq), bias);
-    float scale = 0;
-    for (int64_t i = 0; i < ref.numel(); ++i) scale = std::max(scale, std::fabs(ref.data<float>()[i]));
-    for (cpu::QuantIsa isa : {cpu::QuantIsa::kScalar, cpu::QuantIsa::kAvx2, cpu::QuantIsa::kAvx512Vnni}) {
-      SCOPED_TRACE(std::string(dtype_name(type)) + " " + cpu::quant_isa_name(isa));
-      if (!cpu::quant_isa_supported(isa)) continue;  // an ISA this CPU lacks; the scalar path always runs
-      Tensor y = quant_linear(x, wq, bias, isa);
-      ASSERT_EQ(y.shape(), (Shape{M, N}));
-      float max_err = 0;
-      for (int64_t i = 0; i < y.numel(); ++i) {
-        max_err = std::max(max_err, std::fabs(y.data<float>()[i] - ref.data<float>()[i]));
+    const int64_t M = 3, N = 37;
+    Tensor x = test::randn_tensor({M, K}, 1);
+    Tensor w = test::randn_tensor({N, K}, 2);
+    Tensor bias = test::randn_tensor({N}, 3);
+    for (DType type : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ4_K, DType::kQ6_K}) {
+      if (K % block_size(type) != 0) continue;
+      Tensor wq = quantize(w, type);
+      Tensor ref = linear(x, dequantize(wq), bias);
+      float scale = 0;
+      for (int64_t i = 0; i < ref.numel(); ++i) scale = std::max(scale, std::fabs(ref.data<float>()[i]));
+      for (cpu::QuantIsa isa : {cpu::QuantIsa::kScalar, cpu::QuantIsa::kAvx2, cpu::QuantIsa::kAvx512Vnni}) {
+        SCOPED_TRACE(std::string(dtype_name(type)) + " " + cpu::quant_isa_name(isa));
+        if (!cpu::quant_isa_supported(isa)) continue;  // an ISA this CPU lacks; the scalar path always runs
+        Tensor y = quant_linear(x, wq, bias, isa);
+        ASSERT_EQ(y.shape(), (Shape{M, N}));
+        float max_err = 0;
+        for (int64_t i = 0; i < y.numel(); ++i) {
+          max_err = std::max(max_err, std::fabs(y.data<float>()[i] - ref.data<float>()[i]));
+        }
+        EXPECT_LT(max_err, 0.02f * scale);
       }
-      EXPECT_LT(max_err, 0.02f * scale);
-    }
-    // the SIMD paths compute the same integer sums as the scalar reference
-    Tensor ys = quant_linear(x, wq, bias, cpu::QuantIsa::kScalar);
-    for (cpu::QuantIsa isa : {cpu::QuantIsa::kAvx2, cpu::QuantIsa::kAvx512Vnni}) {
-      if (!cpu::quant_isa_supported(isa)) continue;
-      Tensor yi = quant_linear(x, wq, bias, isa);
-      for (int64_t i = 0; i < ys.numel(); ++i) {
-        ASSERT_NEAR(yi.data<float>()[i], ys.data<float>()[i], 1e-4f * scale)
-            << dtype_name(type) << " " << cpu::quant_isa_name(isa) << " " << i;
+      // the SIMD paths compute the same integer sums as the scalar reference
+      Tensor ys = quant_linear(x, wq, bias, cpu::QuantIsa::kScalar);
+      for (cpu::QuantIsa isa : {cpu::QuantIsa::kAvx2, cpu::QuantIsa::kAvx512Vnni}) {
+        if (!cpu::quant_isa_supported(isa)) continue;
+        Tensor yi = quant_linear(x, wq, bias, isa);
+        for (int64_t i = 0; i < ys.numel(); ++i) {
+          ASSERT_NEAR(yi.data<float>()[i], ys.data<float>()[i], 1e-4f * scale)
+              << dtype_name(type) << " " << cpu::quant_isa_name(isa) << " " << i;
+        }
       }
     }
-  }
   }
 }
 
 TEST(QuantLinear, BatchedShapesFloatWeightsAndFallback) {
-  Tensor x = randn_tensor({2, 3, 64}, 4);
-  Tensor w = randn_tensor({5, 64}, 5);
+  Tensor x = test::randn_tensor({2, 3, 64}, 4);
+  Tensor w = test::randn_tensor({5, 64}, 5);
   Tensor y = quant_linear(x, quantize(w, DType::kQ8_0));
   EXPECT_EQ(y.shape(), (Shape{2, 3, 5}));
   // f32 / bf16 weights go through linear

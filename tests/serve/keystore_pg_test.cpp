@@ -30,13 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 // One store under test: a SQLite file or a fresh PostgreSQL database, opened through
 // open_keystore() as the CLI and the server do.
 class KeyStoreSuite : public ::testing::TestWithParam<std::string> {
@@ -61,7 +54,7 @@ class KeyStoreSuite : public ::testing::TestWithParam<std::string> {
   }
   // Everything the store keeps, as bytes (to look for secrets in clear).
   std::string dump() const {
-    if (GetParam() != "postgres") return slurp(spec_) + slurp(spec_ + "-wal");
+    if (GetParam() != "postgres") return test::read_file(spec_) + test::read_file(spec_ + "-wal");
     std::string out;
     std::string db = spec_.substr(spec_.rfind('/') + 1);
     test::pg_server().psql(db, "SELECT * FROM forge_api_keys", &out);
@@ -408,7 +401,7 @@ TEST_F(PgKeyStoreTest, ForgeServeEndToEnd) {
   int port = 0;
   for (int i = 0; i < 300 && port == 0; ++i) {
     std::smatch m;
-    std::string text = slurp(log);
+    std::string text = test::read_file(log);
     static const std::regex re("listening on http://127.0.0.1:([0-9]+)");
     if (std::regex_search(text, m, re)) port = std::stoi(m[1]);
     if (port == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -416,14 +409,14 @@ TEST_F(PgKeyStoreTest, ForgeServeEndToEnd) {
   if (port == 0) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
-    FAIL() << "forge serve did not start:\n" << slurp(log);
+    FAIL() << "forge serve did not start:\n" << test::read_file(log);
   }
   {
     httplib::Client client("127.0.0.1", port);
     httplib::Headers auth{{"Authorization", "Bearer " + secret}};
     auto res =
         client.Post("/v1/completions", auth, R"({"model":"gpt","prompt":"abc","max_tokens":3})", "application/json");
-    ASSERT_TRUE(res) << slurp(log);
+    ASSERT_TRUE(res) << test::read_file(log);
     EXPECT_EQ(res->status, 200) << res->body;
     auto denied = client.Post("/v1/completions", httplib::Headers{{"Authorization", "Bearer fk_000000000000_00"}},
                               R"({"model":"gpt","prompt":"abc","max_tokens":3})", "application/json");
@@ -455,8 +448,9 @@ TEST_F(PgKeyStoreTest, ForgeServeEndToEnd) {
   ::kill(pid, SIGTERM);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(log);
-  EXPECT_EQ(slurp(log).find(test::PgServer::kPassword), std::string::npos) << "the server logged the password";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << test::read_file(log);
+  EXPECT_EQ(test::read_file(log).find(test::PgServer::kPassword), std::string::npos)
+      << "the server logged the password";
 
   auto usage = test::run_forge("usage --keys " + url_ + " --csv");
   EXPECT_EQ(usage.exit_code, 0) << usage.output;

@@ -24,13 +24,6 @@ struct TempDb {
   }
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 TEST(KeyStore, SecretsAreHashedAndChecked) {
   TempDb db;
   std::string secret;
@@ -49,7 +42,7 @@ TEST(KeyStore, SecretsAreHashedAndChecked) {
     EXPECT_FALSE(store->authenticate("").has_value());
     EXPECT_FALSE(store->authenticate("sk-whatever").has_value());
   }
-  std::string bytes = slurp(db.path) + slurp(db.path + "-wal");
+  std::string bytes = test::read_file(db.path) + test::read_file(db.path + "-wal");
   std::string random_part = secret.substr(secret.rfind('_') + 1);
   EXPECT_EQ(bytes.find(random_part), std::string::npos) << "the secret is stored in clear";
   // Reopened: still there.

@@ -25,15 +25,15 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-struct TempDb {
+struct LedgerDb {
   std::string path;
-  TempDb() {
+  LedgerDb() {
     static int n = 0;
     path = (fs::temp_directory_path() /
             ("forge-ledger-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".db"))
                .string();
   }
-  ~TempDb() {
+  ~LedgerDb() {
     for (const auto& f : files()) fs::remove(f);
   }
   // The database and every file beside it named after it (-wal, -shm, ledger journals).
@@ -71,7 +71,7 @@ UsageRow row(int64_t key_id, int64_t i) {
 int64_t rows_on_disk(const std::string& path) { return open_sqlite_keystore(path)->usage_rows(); }
 
 TEST(LedgerGroupCommit, ConcurrentWritersRowsAllCommitted) {
-  TempDb db;
+  LedgerDb db;
   auto store = open_sqlite_keystore(db.path, 2);
   constexpr int kThreads = 4, kRows = 500;
   std::vector<std::thread> writers;
@@ -91,7 +91,7 @@ TEST(LedgerGroupCommit, ConcurrentWritersRowsAllCommitted) {
 }
 
 TEST(LedgerGroupCommit, WriterThreadCommitsWithinTheWindow) {
-  TempDb db;
+  LedgerDb db;
   auto store = open_sqlite_keystore(db.path, 5);
   for (int i = 0; i < 10; ++i) store->record_usage(row(1, i));
   int64_t seen = 0;
@@ -103,7 +103,7 @@ TEST(LedgerGroupCommit, WriterThreadCommitsWithinTheWindow) {
 }
 
 TEST(LedgerGroupCommit, FlushAndCloseCommitEverything) {
-  TempDb db;
+  LedgerDb db;
   {
     auto store = open_sqlite_keystore(db.path, 10000);  // the writer would wait 10 s
     for (int i = 0; i < 7; ++i) store->record_usage(row(1, i));
@@ -115,7 +115,7 @@ TEST(LedgerGroupCommit, FlushAndCloseCommitEverything) {
 }
 
 TEST(LedgerGroupCommit, ZeroWindowCommitsEachRow) {
-  TempDb db;
+  LedgerDb db;
   auto store = open_sqlite_keystore(db.path, 0);
   store->record_usage(row(1, 0));
   EXPECT_EQ(rows_on_disk(db.path), 1);
@@ -123,7 +123,7 @@ TEST(LedgerGroupCommit, ZeroWindowCommitsEachRow) {
 }
 
 TEST(LedgerJournal, GroupCommitDeletesItsJournals) {
-  TempDb db;
+  LedgerDb db;
   {
     auto store = open_sqlite_keystore(db.path, 10000);
     EXPECT_EQ(db.journals().size(), 1u);  // the (empty) file the next rows go to
@@ -139,7 +139,7 @@ TEST(LedgerJournal, GroupCommitDeletesItsJournals) {
 // A writer that died (here: a journal file closed without being committed) is replayed by the
 // next open, once; a torn last record is dropped.
 TEST(LedgerJournal, OrphanIsReplayedOnceAndTornTailDropped) {
-  TempDb db;
+  LedgerDb db;
   open_sqlite_keystore(db.path);  // creates the schema
   {
     LedgerJournalFile j(db.path, "abc123", 0);
@@ -164,7 +164,7 @@ TEST(LedgerJournal, OrphanIsReplayedOnceAndTornTailDropped) {
 // The writer died after committing a journal's rows but before deleting the file: the store
 // remembers the file's name and only deletes it.
 TEST(LedgerJournal, CommittedOrphanIsNotReplayedAgain) {
-  TempDb db;
+  LedgerDb db;
   open_sqlite_keystore(db.path);
   std::string name;
   {
@@ -185,7 +185,7 @@ TEST(LedgerJournal, CommittedOrphanIsNotReplayedAgain) {
 // A live writer's journal (locked) is not taken by another connection; its rows arrive once,
 // through the writer's own commit.
 TEST(LedgerJournal, LiveJournalIsLeftToItsWriter) {
-  TempDb db;
+  LedgerDb db;
   auto writer = open_sqlite_keystore(db.path, 10000);
   for (int i = 0; i < 3; ++i) writer->record_usage(row(4, i));
   EXPECT_EQ(rows_on_disk(db.path), 0);
@@ -195,7 +195,7 @@ TEST(LedgerJournal, LiveJournalIsLeftToItsWriter) {
 }
 
 TEST(LedgerJournal, ForeignFileIsLeftAlone) {
-  TempDb db;
+  LedgerDb db;
   const std::string foreign = db.path + "-ledger-abcdef-1";
   {
     std::FILE* f = std::fopen(foreign.c_str(), "wb");
@@ -208,7 +208,7 @@ TEST(LedgerJournal, ForeignFileIsLeftAlone) {
 }
 
 // Starts `forge serve` on the no-op model with `extra` arguments; returns its pid and port.
-std::pair<pid_t, int> start_server(const TempDb& db, const std::vector<std::string>& extra) {
+std::pair<pid_t, int> start_server(const LedgerDb& db, const std::vector<std::string>& extra) {
   const auto forge = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "forge";
   const std::string port_file = db.path + ".out";
   std::vector<std::string> args = {"forge", "serve", "--port", "0", "--model", "noop=noop:", "--keys", db.path};
@@ -255,7 +255,7 @@ int post_embeddings(int port, const std::string& key, int n) {
 
 // Black-box: `forge serve` with a 10 s ledger window answers `requests` keyed requests (their
 // rows still in the window) and is stopped with `sig`; returns its wait status.
-int serve_then_signal(const TempDb& db, int requests, int sig) {
+int serve_then_signal(const LedgerDb& db, int requests, int sig) {
   std::string key;
   {
     auto store = open_sqlite_keystore(db.path);
@@ -276,7 +276,7 @@ int serve_then_signal(const TempDb& db, int requests, int sig) {
 
 // kill -9: every answered request's row is in the ledger after the next open (from the journal).
 TEST(LedgerJournal, KillMinus9KeepsEveryAnsweredRow) {
-  TempDb db;
+  LedgerDb db;
   serve_then_signal(db, 20, SIGKILL);
   EXPECT_EQ(db.journals().size(), 1u);
   auto store = open_sqlite_keystore(db.path);
@@ -286,7 +286,7 @@ TEST(LedgerJournal, KillMinus9KeepsEveryAnsweredRow) {
 
 // SIGTERM: the server commits every row itself and deletes its journal.
 TEST(LedgerGroupCommit, SigtermKeepsEveryRow) {
-  TempDb db;
+  LedgerDb db;
   const int status = serve_then_signal(db, 25, SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   EXPECT_TRUE(db.journals().empty());

@@ -15,19 +15,13 @@
 
 #include "models/gpt.h"
 #include "serve/keystore.h"
+#include "test_util.h"
 #include "text/char_tokenizer.h"
 
 namespace forge::serve {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 TEST(ServeOpenAI, OfficialClientAgainstForgeServe) {
   const fs::path dir = fs::temp_directory_path() / ("forge-openai-" + std::to_string(::getpid()));
@@ -65,7 +59,7 @@ TEST(ServeOpenAI, OfficialClientAgainstForgeServe) {
   int port = 0;
   std::smatch m;
   for (int i = 0; i < 300 && port == 0; ++i) {
-    std::string text = slurp(log);
+    std::string text = test::read_file(log);
     static const std::regex re("listening on http://127.0.0.1:([0-9]+)");
     if (std::regex_search(text, m, re)) port = std::stoi(m[1]);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -73,7 +67,7 @@ TEST(ServeOpenAI, OfficialClientAgainstForgeServe) {
   if (port == 0) {
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
-    FAIL() << "forge serve did not start:\n" << slurp(log);
+    FAIL() << "forge serve did not start:\n" << test::read_file(log);
   }
 
   const std::string script = std::string(FORGE_TEST_DATA_DIR) + "/serve/openai_client_check.py";
@@ -82,18 +76,18 @@ TEST(ServeOpenAI, OfficialClientAgainstForgeServe) {
                               " http://127.0.0.1:" + std::to_string(port) + "/v1 " + key + " gpt 128 > " + out +
                               " 2>&1";
   int rc = std::system(command.c_str());
-  EXPECT_EQ(rc, 0) << slurp(out) << "\n(needs the openai package: bash scripts/setup.sh --test)";
+  EXPECT_EQ(rc, 0) << test::read_file(out) << "\n(needs the openai package: bash scripts/setup.sh --test)";
 
   ASSERT_EQ(kill(pid, SIGTERM), 0);
   int status = 0;
   waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(log);
-  EXPECT_NE(slurp(log).find("forge serve: stopped"), std::string::npos) << slurp(log);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << test::read_file(log);
+  EXPECT_NE(test::read_file(log).find("forge serve: stopped"), std::string::npos) << test::read_file(log);
   // Every model request the client made is in the ledger (2 chat + 2 chat with n = 2 + 2
   // completions + 3 errors that reached a model handler: unknown model, over-long prompt, bad
   // temperature).
   auto store = open_sqlite_keystore((dir / "keys.db").string());
-  EXPECT_EQ(store->usage_rows(), 9) << slurp(out);
+  EXPECT_EQ(store->usage_rows(), 9) << test::read_file(out);
   fs::remove_all(dir);
 }
 

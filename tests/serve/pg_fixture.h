@@ -20,6 +20,8 @@
 #include <sstream>
 #include <string>
 
+#include "test_util.h"
+
 namespace forge::test {
 
 class PgServer {
@@ -53,7 +55,7 @@ class PgServer {
     std::string cmd =
         bin_ + "/psql -X -q -t -A -v ON_ERROR_STOP=1 \"" + url(db) + "\" -c \"" + sql + "\" > " + file + " 2>&1";
     int rc = run(cmd);
-    if (out) *out = slurp(file);
+    if (out) *out = test::read_file(file);
     return rc;
   }
   void stop() {
@@ -70,12 +72,6 @@ class PgServer {
   static int run(const std::string& cmd) {
     int status = std::system(cmd.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  static std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
   }
   static bool root() { return ::geteuid() == 0; }
   static std::string as_postgres() { return root() ? "runuser -u postgres -- " : ""; }
@@ -147,7 +143,7 @@ class PgServer {
                        "/pwfile --auth-local=trust --auth-host=scram-sha-256 --no-sync -E UTF8 --locale=C > " + dir_ +
                        "/initdb.log 2>&1";
     if (run(init) != 0) {
-      error_ = "initdb failed: " + slurp(dir_ + "/initdb.log");
+      error_ = "initdb failed: " + test::read_file(dir_ + "/initdb.log");
       return;
     }
     for (int attempt = 0; attempt < 3 && !started_; ++attempt) {
@@ -158,7 +154,7 @@ class PgServer {
                           " -c synchronous_commit=off\" start > /dev/null 2>&1";
       started_ = run(start) == 0;
     }
-    if (!started_) error_ = "pg_ctl start failed: " + slurp(dir_ + "/server.log");
+    if (!started_) error_ = "pg_ctl start failed: " + test::read_file(dir_ + "/server.log");
   }
 
   std::string bin_, dir_, error_;

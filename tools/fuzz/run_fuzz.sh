@@ -13,6 +13,7 @@ target="${1:?usage: run_fuzz.sh gguf|safetensors [SECONDS] [BUILD_DIR]}"
 seconds="${2:-30}"
 build="$(cd "${3:-$root/build}" && pwd)"
 case "$target" in
+  # src/formats/ stays out of libforge.a's unity batches (CMakeLists.txt, FORGE_UNITY_DIRS).
   gguf) sources=(src/formats/gguf.cpp) ;;
   safetensors) sources=(src/formats/safetensors.cpp src/formats/safetensors_sharded.cpp) ;;
   *) echo "unknown fuzz target '$target' (gguf or safetensors)" >&2; exit 2 ;;
