@@ -1,6 +1,5 @@
 // Black-box test of `forge train` on a language-model config and `forge generate` on its run.
 #include <fmt/format.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>

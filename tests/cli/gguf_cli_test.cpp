@@ -1,7 +1,6 @@
 // Black-box tests of `forge inspect` and `forge quantize` (runs build/forge).
 #include <nlohmann/json.hpp>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>

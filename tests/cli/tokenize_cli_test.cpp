@@ -1,7 +1,6 @@
 // Black-box tests of `forge tokenize` and `forge tokenizer train`.
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
